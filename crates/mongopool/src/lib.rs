@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod address;
 pub mod error;
 
+pub use address::ServerAddress;
 pub use error::{Error, ErrorKind, Result};
