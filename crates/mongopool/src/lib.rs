@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod client_metadata;
 pub mod error;
 
 pub use address::ServerAddress;
