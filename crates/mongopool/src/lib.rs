@@ -10,6 +10,8 @@
 pub mod address;
 pub mod client_metadata;
 pub mod error;
+pub mod read_preference;
+pub mod reply_check;
 
 pub use address::ServerAddress;
 pub use error::{Error, ErrorKind, Result};
