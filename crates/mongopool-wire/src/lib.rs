@@ -8,5 +8,9 @@
 #![warn(missing_docs)]
 
 pub mod error;
+pub mod mongodb_cr;
+pub mod plain;
+pub mod saslprep;
+pub mod scram;
 
 pub use error::{Result, WireError};
