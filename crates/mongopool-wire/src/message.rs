@@ -292,3 +292,353 @@ message_from!(
     GetMore(OpGetMore),
     KillCursors(OpKillCursors),
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op_delete::DeleteFlags;
+    use crate::op_insert::InsertFlags;
+    use crate::op_msg::{DocumentSequence, MsgFlags};
+    use crate::op_update::UpdateFlags;
+    use bson::{rawdoc, RawDocumentBuf};
+
+    const MAX: usize = 1 << 20;
+
+    fn one_of_each() -> Vec<Message> {
+        vec![
+            OpMsg::new(rawdoc! { "find": "c", "$db": "db" })
+                .with_flags(MsgFlags::CHECKSUM_PRESENT)
+                .with_sequence(DocumentSequence::new("documents", vec![rawdoc! { "a": 1 }]))
+                .into(),
+            OpQuery::command("admin", rawdoc! { "ping": 1 }).into(),
+            OpReply::new(vec![rawdoc! { "ok": 1 }]).unwrap().into(),
+            OpInsert {
+                flags: InsertFlags::EMPTY,
+                full_collection_name: "db.c".into(),
+                documents: vec![rawdoc! { "_id": 1 }],
+            }
+            .into(),
+            OpUpdate {
+                full_collection_name: "db.c".into(),
+                flags: UpdateFlags::UPSERT,
+                selector: rawdoc! {},
+                update: rawdoc! { "b": 2 },
+            }
+            .into(),
+            OpDelete {
+                full_collection_name: "db.c".into(),
+                flags: DeleteFlags::EMPTY,
+                selector: rawdoc! { "c": 3 },
+            }
+            .into(),
+            OpGetMore {
+                full_collection_name: "db.c".into(),
+                number_to_return: 0,
+                cursor_id: 42,
+            }
+            .into(),
+            OpKillCursors {
+                cursor_ids: vec![1, 2],
+            }
+            .into(),
+        ]
+    }
+
+    fn compressors() -> [Compressor; 4] {
+        [
+            Compressor::Noop,
+            Compressor::Snappy,
+            Compressor::zlib(1).unwrap(),
+            Compressor::zstd(1).unwrap(),
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips_plain() {
+        for m in one_of_each() {
+            let mut buf = Vec::new();
+            m.encode(5, 6, &mut buf).unwrap();
+            assert_eq!(buf.len(), m.encoded_len());
+            let d = Message::decode(&buf, MAX).unwrap();
+            assert_eq!(d.message, m);
+            assert_eq!(d.compressor, None);
+            assert_eq!(d.header.op_code, m.op_code().as_i32());
+            assert_eq!((d.header.request_id, d.header.response_to), (5, 6));
+        }
+    }
+
+    #[test]
+    fn every_kind_round_trips_compressed() {
+        for m in one_of_each() {
+            for c in compressors() {
+                let mut buf = vec![0xEE];
+                m.encode_compressed(5, 6, &c, &mut buf).unwrap();
+                let d = Message::decode(&buf[1..], MAX).unwrap();
+                assert_eq!(d.message, m, "{c:?}");
+                assert_eq!(d.compressor.map(|c| c.id()), Some(c.id()));
+                assert_eq!(d.header.op_code, 2012);
+                assert_eq!((d.header.request_id, d.header.response_to), (5, 6));
+            }
+        }
+    }
+
+    #[test]
+    fn a_corrupted_compressed_checksummed_msg_is_caught() {
+        let m: Message = OpMsg::new(rawdoc! { "ping": 1 })
+            .with_flags(MsgFlags::CHECKSUM_PRESENT)
+            .into();
+        let mut buf = Vec::new();
+        m.encode_compressed(5, 6, &Compressor::Noop, &mut buf).unwrap();
+        // Change the requestID: the checksum covers the rebuilt header.
+        buf[4] ^= 1;
+        assert!(matches!(
+            Message::decode(&buf, MAX),
+            Err(WireError::ChecksumMismatch { .. })
+        ));
+    }
+
+    fn frame(op_code: i32, body: &[u8]) -> Vec<u8> {
+        let mut f = Vec::new();
+        Header {
+            message_length: (HEADER_LEN + body.len()) as i32,
+            request_id: 1,
+            response_to: 0,
+            op_code,
+        }
+        .write_to(&mut f);
+        f.extend_from_slice(body);
+        f
+    }
+
+    fn compressed_body(original: i32, size: i32, id: u8, data: &[u8]) -> Vec<u8> {
+        let mut b = original.to_le_bytes().to_vec();
+        b.extend_from_slice(&size.to_le_bytes());
+        b.push(id);
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn frame_lengths_are_checked() {
+        let mut buf = Vec::new();
+        one_of_each()[6].encode(1, 0, &mut buf).unwrap();
+        for bad in [0i32, 15, -16, i32::MIN] {
+            let mut f = buf.clone();
+            f[..4].copy_from_slice(&bad.to_le_bytes());
+            assert_eq!(
+                Message::decode(&f, MAX),
+                Err(WireError::MessageLength {
+                    length: i64::from(bad),
+                    max: MAX
+                })
+            );
+        }
+        assert_eq!(
+            Message::decode(&buf, buf.len() - 1),
+            Err(WireError::MessageLength {
+                length: buf.len() as i64,
+                max: buf.len() - 1
+            })
+        );
+        assert!(Message::decode(&buf, buf.len()).is_ok());
+        // Announced length and real length disagree.
+        let mut longer = buf.clone();
+        longer.push(0);
+        assert!(matches!(Message::decode(&longer, MAX), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            Message::decode(&buf[..buf.len() - 1], MAX),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(Message::decode(&buf[..8], MAX), Err(WireError::Malformed(_))));
+    }
+
+    #[test]
+    fn unknown_opcodes_are_refused() {
+        for op in [0, 2003, 2010, 9999] {
+            assert_eq!(
+                Message::decode(&frame(op, b""), MAX),
+                Err(WireError::UnknownOpCode(op))
+            );
+        }
+    }
+
+    #[test]
+    fn bad_op_compressed_fields_are_refused() {
+        let mut inner = Vec::new();
+        one_of_each()[6].encode(1, 0, &mut inner).unwrap();
+        let inner_body = &inner[HEADER_LEN..];
+        let size = inner_body.len() as i32;
+        let ok = frame(2012, &compressed_body(2005, size, 0, inner_body));
+        assert!(Message::decode(&ok, MAX).is_ok());
+        assert_eq!(
+            Message::decode(&frame(2012, &compressed_body(2005, size, 4, inner_body)), MAX),
+            Err(WireError::UnknownCompressor(4))
+        );
+        assert_eq!(
+            Message::decode(&frame(2012, &compressed_body(5, size, 0, inner_body)), MAX),
+            Err(WireError::UnknownOpCode(5))
+        );
+        assert!(matches!(
+            Message::decode(&frame(2012, &compressed_body(2012, size, 0, inner_body)), MAX),
+            Err(WireError::Malformed(_))
+        ));
+        for wrong in [size - 1, size + 1, 0] {
+            assert!(
+                matches!(
+                    Message::decode(&frame(2012, &compressed_body(2005, wrong, 0, inner_body)), MAX),
+                    Err(WireError::Compression(_))
+                ),
+                "{wrong}"
+            );
+        }
+        assert!(matches!(
+            Message::decode(&frame(2012, &compressed_body(2005, -1, 0, inner_body)), MAX),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(
+            Message::decode(&frame(2012, &compressed_body(2005, MAX as i32, 1, b"x")), MAX),
+            Err(WireError::MessageLength { .. })
+        ));
+        // The decompressed body must itself be a valid message of the original kind.
+        assert!(matches!(
+            Message::decode(&frame(2012, &compressed_body(2005, 3, 0, b"abc")), MAX),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(Message::decode(&frame(2012, &[1, 2]), MAX), Err(WireError::Malformed(_))));
+    }
+
+    #[test]
+    fn decode_parts_refuses_op_compressed() {
+        let h = Header {
+            message_length: 16,
+            request_id: 0,
+            response_to: 0,
+            op_code: 2012,
+        };
+        assert!(matches!(Message::decode_parts(&h, b""), Err(WireError::Malformed(_))));
+    }
+
+    fn doc_of_size(size: usize) -> RawDocumentBuf {
+        // {"s": "<n chars>"}: 4 + (1 + 2 + 4 + n + 1) + 1 bytes.
+        let s = "x".repeat(size - 13);
+        let d = rawdoc! { "s": s };
+        assert_eq!(d.as_bytes().len(), size);
+        d
+    }
+
+    #[test]
+    fn limits_allow_the_command_overhead_only_on_command_bodies() {
+        let limits = Limits {
+            max_bson_object_size: 100,
+            max_message_size_bytes: 10_000,
+            max_write_batch_size: 3,
+        };
+        let at_bson_max = doc_of_size(100);
+        let over_bson_max = doc_of_size(101);
+        let at_command_max = doc_of_size(100 + COMMAND_OVERHEAD_BYTES);
+        let over_command_max = doc_of_size(101 + COMMAND_OVERHEAD_BYTES);
+        let big = Limits {
+            max_message_size_bytes: 1 << 20,
+            ..limits
+        };
+
+        let msg = |body: RawDocumentBuf, seq: Vec<RawDocumentBuf>| -> Message {
+            OpMsg::new(body)
+                .with_sequence(DocumentSequence::new("documents", seq))
+                .into()
+        };
+        assert!(msg(at_command_max.clone(), vec![at_bson_max.clone()])
+            .check_limits(&big)
+            .is_ok());
+        assert_eq!(
+            msg(over_command_max.clone(), vec![]).check_limits(&big),
+            Err(WireError::DocumentTooLarge {
+                size: 101 + COMMAND_OVERHEAD_BYTES,
+                max: 100 + COMMAND_OVERHEAD_BYTES
+            })
+        );
+        assert_eq!(
+            msg(rawdoc! {}, vec![over_bson_max.clone()]).check_limits(&big),
+            Err(WireError::DocumentTooLarge { size: 101, max: 100 })
+        );
+        assert_eq!(
+            msg(rawdoc! {}, vec![rawdoc! {}; 4]).check_limits(&big),
+            Err(WireError::TooManyDocuments { count: 4, max: 3 })
+        );
+
+        let command = OpQuery::command("db", at_command_max.clone());
+        assert!(Message::from(command).check_limits(&big).is_ok());
+        let mut query = OpQuery::command("db", over_bson_max.clone());
+        query.full_collection_name = "db.c".into();
+        assert!(matches!(
+            Message::from(query).check_limits(&big),
+            Err(WireError::DocumentTooLarge { size: 101, max: 100 })
+        ));
+
+        let insert = |docs: Vec<RawDocumentBuf>| -> Message {
+            OpInsert {
+                flags: InsertFlags::EMPTY,
+                full_collection_name: "db.c".into(),
+                documents: docs,
+            }
+            .into()
+        };
+        assert!(insert(vec![at_bson_max.clone(); 3]).check_limits(&big).is_ok());
+        assert!(insert(vec![over_bson_max.clone()]).check_limits(&big).is_err());
+        assert_eq!(
+            insert(vec![rawdoc! {}; 4]).check_limits(&big),
+            Err(WireError::TooManyDocuments { count: 4, max: 3 })
+        );
+        let update: Message = OpUpdate {
+            full_collection_name: "db.c".into(),
+            flags: UpdateFlags::EMPTY,
+            selector: rawdoc! {},
+            update: over_bson_max.clone(),
+        }
+        .into();
+        assert!(update.check_limits(&big).is_err());
+        let delete: Message = OpDelete {
+            full_collection_name: "db.c".into(),
+            flags: DeleteFlags::EMPTY,
+            selector: over_bson_max,
+        }
+        .into();
+        assert!(delete.check_limits(&big).is_err());
+
+        // The whole message against maxMessageSizeBytes.
+        let whole = msg(rawdoc! {}, vec![at_bson_max.clone(); 3]);
+        let size = whole.encoded_len();
+        let tight = Limits {
+            max_message_size_bytes: size,
+            ..limits
+        };
+        assert!(whole.check_limits(&tight).is_ok());
+        let tighter = Limits {
+            max_message_size_bytes: size - 1,
+            ..limits
+        };
+        assert_eq!(
+            whole.check_limits(&tighter),
+            Err(WireError::DocumentTooLarge {
+                size,
+                max: size - 1
+            })
+        );
+    }
+
+    #[test]
+    fn auth_and_handshake_messages_may_not_be_compressed() {
+        let hello: Message = OpMsg::new(rawdoc! { "hello": 1 }).into();
+        let legacy: Message = OpQuery::command("admin", rawdoc! { "isMaster": 1 }).into();
+        let sasl: Message = OpMsg::new(rawdoc! { "saslContinue": 1 }).into();
+        let find: Message = OpMsg::new(rawdoc! { "find": "c" }).into();
+        assert!(!hello.may_compress());
+        assert!(!legacy.may_compress());
+        assert!(!sasl.may_compress());
+        assert!(find.may_compress());
+        assert_eq!(legacy.command_name(), Some("isMaster"));
+        let get_more = &one_of_each()[6];
+        assert_eq!(get_more.command_name(), None);
+        assert!(get_more.may_compress());
+    }
+}

@@ -65,3 +65,32 @@ impl OpDelete {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::WireError;
+    use crate::header::Header;
+    use bson::rawdoc;
+
+    #[test]
+    fn round_trips_and_refuses_truncation_and_trailing_bytes() {
+        let m = OpDelete {
+            full_collection_name: "db.c".into(),
+            flags: DeleteFlags::SINGLE_REMOVE,
+            selector: rawdoc! { "a": "b" },
+        };
+        let mut buf = Vec::new();
+        m.encode(1, 0, &mut buf).unwrap();
+        assert_eq!(buf.len(), m.encoded_len());
+        assert_eq!(Header::parse(&buf).unwrap().op_code, 2006);
+        let body = &buf[HEADER_LEN..];
+        assert_eq!(OpDelete::decode_body(body).unwrap(), m);
+        for n in 0..body.len() {
+            assert!(OpDelete::decode_body(&body[..n]).is_err(), "{n}");
+        }
+        let mut long = body.to_vec();
+        long.push(1);
+        assert!(matches!(OpDelete::decode_body(&long), Err(WireError::Malformed(_))));
+    }
+}

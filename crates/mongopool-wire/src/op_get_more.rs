@@ -52,3 +52,31 @@ impl OpGetMore {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::WireError;
+    use crate::header::Header;
+
+    #[test]
+    fn round_trips_and_refuses_truncation_and_trailing_bytes() {
+        let m = OpGetMore {
+            full_collection_name: "db.c".into(),
+            number_to_return: 100,
+            cursor_id: -5,
+        };
+        let mut buf = Vec::new();
+        m.encode(1, 0, &mut buf).unwrap();
+        assert_eq!(buf.len(), m.encoded_len());
+        assert_eq!(Header::parse(&buf).unwrap().op_code, 2005);
+        let body = &buf[HEADER_LEN..];
+        assert_eq!(OpGetMore::decode_body(body).unwrap(), m);
+        for n in 0..body.len() {
+            assert!(OpGetMore::decode_body(&body[..n]).is_err(), "{n}");
+        }
+        let mut long = body.to_vec();
+        long.push(1);
+        assert!(matches!(OpGetMore::decode_body(&long), Err(WireError::Malformed(_))));
+    }
+}

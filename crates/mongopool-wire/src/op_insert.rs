@@ -65,3 +65,51 @@ impl OpInsert {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::WireError;
+    use crate::header::Header;
+    use bson::rawdoc;
+
+    fn insert(n: i32) -> OpInsert {
+        OpInsert {
+            flags: InsertFlags::CONTINUE_ON_ERROR,
+            full_collection_name: "db.c".into(),
+            documents: (0..n).map(|i| rawdoc! { "_id": i }).collect(),
+        }
+    }
+
+    fn body(m: &OpInsert) -> Vec<u8> {
+        let mut buf = Vec::new();
+        m.encode(1, 0, &mut buf).unwrap();
+        assert_eq!(buf.len(), m.encoded_len());
+        assert_eq!(Header::parse(&buf).unwrap().op_code, 2002);
+        buf.split_off(HEADER_LEN)
+    }
+
+    #[test]
+    fn round_trips() {
+        for n in [0, 1, 4] {
+            let m = insert(n);
+            assert_eq!(OpInsert::decode_body(&body(&m)).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn partial_documents_and_fields_are_refused() {
+        let b = body(&insert(2));
+        let doc_len = rawdoc! { "_id": 0 }.as_bytes().len();
+        let fixed = 4 + "db.c".len() + 1;
+        for n in 0..b.len() {
+            if n == fixed || n == fixed + doc_len {
+                continue; // Zero or one whole document: valid.
+            }
+            assert!(
+                matches!(OpInsert::decode_body(&b[..n]), Err(WireError::Malformed(_))),
+                "{n}"
+            );
+        }
+    }
+}

@@ -61,3 +61,47 @@ impl OpKillCursors {
         Ok(OpKillCursors { cursor_ids })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::Header;
+
+    fn body(m: &OpKillCursors) -> Vec<u8> {
+        let mut buf = Vec::new();
+        m.encode(1, 0, &mut buf).unwrap();
+        assert_eq!(buf.len(), m.encoded_len());
+        assert_eq!(Header::parse(&buf).unwrap().op_code, 2007);
+        buf.split_off(HEADER_LEN)
+    }
+
+    #[test]
+    fn round_trips() {
+        for ids in [vec![], vec![1], vec![i64::MIN, 0, i64::MAX]] {
+            let m = OpKillCursors { cursor_ids: ids };
+            assert_eq!(OpKillCursors::decode_body(&body(&m)).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn the_count_must_match_the_ids() {
+        let b = body(&OpKillCursors {
+            cursor_ids: vec![1, 2],
+        });
+        for wrong in [0i32, 1, 3, -1, i32::MAX, i32::MIN] {
+            let mut bad = b.clone();
+            bad[4..8].copy_from_slice(&wrong.to_le_bytes());
+            assert!(
+                matches!(OpKillCursors::decode_body(&bad), Err(WireError::Malformed(_))),
+                "{wrong}"
+            );
+        }
+        // A partial id, and truncations of the fixed fields.
+        for n in 0..b.len() {
+            assert!(OpKillCursors::decode_body(&b[..n]).is_err(), "{n}");
+        }
+        let mut extra = b.clone();
+        extra.push(0);
+        assert!(OpKillCursors::decode_body(&extra).is_err());
+    }
+}

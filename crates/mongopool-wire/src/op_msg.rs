@@ -299,3 +299,256 @@ fn decode_sequence(r: &mut WireReader<'_>) -> Result<DocumentSequence> {
         documents,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bson::rawdoc;
+
+    fn insert() -> OpMsg {
+        OpMsg::new(rawdoc! { "insert": "c", "$db": "db" }).with_sequence(DocumentSequence::new(
+            "documents",
+            vec![rawdoc! { "_id": 1 }, rawdoc! { "_id": 2, "x": "y" }],
+        ))
+    }
+
+    fn encode(m: &OpMsg) -> Vec<u8> {
+        let mut buf = Vec::new();
+        m.encode(7, 3, &mut buf).unwrap();
+        assert_eq!(buf.len(), m.encoded_len());
+        buf
+    }
+
+    /// A frame from raw section bytes, optionally with a valid checksum.
+    fn frame(flags: u32, sections: &[u8], checksum: bool) -> Vec<u8> {
+        let mut body = flags.to_le_bytes().to_vec();
+        body.extend_from_slice(sections);
+        let len = HEADER_LEN + body.len() + if checksum { 4 } else { 0 };
+        let mut f = Vec::new();
+        Header {
+            message_length: len as i32,
+            request_id: 1,
+            response_to: 0,
+            op_code: 2013,
+        }
+        .write_to(&mut f);
+        f.extend(body);
+        if checksum {
+            let c = crc32c::crc32c(&f);
+            f.extend_from_slice(&c.to_le_bytes());
+        }
+        f
+    }
+
+    fn body_section(doc: &RawDocumentBuf) -> Vec<u8> {
+        let mut s = vec![KIND_BODY];
+        s.extend_from_slice(doc.as_bytes());
+        s
+    }
+
+    fn sequence_section(id: &str, docs: &[RawDocumentBuf]) -> Vec<u8> {
+        let mut payload = id.as_bytes().to_vec();
+        payload.push(0);
+        for d in docs {
+            payload.extend_from_slice(d.as_bytes());
+        }
+        let mut s = vec![KIND_SEQUENCE];
+        s.extend_from_slice(&((payload.len() + 4) as i32).to_le_bytes());
+        s.extend(payload);
+        s
+    }
+
+    fn malformed(r: Result<OpMsg>) -> String {
+        match r {
+            Err(WireError::Malformed(m)) => m,
+            other => panic!("expected Malformed, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn round_trips_with_and_without_sequences_and_flags() {
+        let plain = OpMsg::new(rawdoc! { "ping": 1, "$db": "admin" });
+        let flagged = insert().with_flags(
+            MsgFlags::MORE_TO_COME | MsgFlags::EXHAUST_ALLOWED | MsgFlags(1 << 31),
+        );
+        let checked = insert().with_flags(MsgFlags::CHECKSUM_PRESENT);
+        let empty_seq = OpMsg::new(rawdoc! { "update": "c" })
+            .with_sequence(DocumentSequence::new("updates", vec![]))
+            .with_sequence(DocumentSequence::new("", vec![rawdoc! {}]));
+        for m in [plain, insert(), flagged, checked, empty_seq] {
+            let f = encode(&m);
+            let h = Header::parse(&f).unwrap();
+            assert_eq!((h.request_id, h.response_to, h.op_code), (7, 3, 2013));
+            assert_eq!(OpMsg::decode(&f).unwrap(), m);
+        }
+    }
+
+    #[test]
+    fn the_checksum_is_crc32c_of_everything_before_it() {
+        let f = encode(&insert().with_flags(MsgFlags::CHECKSUM_PRESENT));
+        let (covered, carried) = f.split_at(f.len() - 4);
+        assert_eq!(carried, crc32c::crc32c(covered).to_le_bytes());
+    }
+
+    #[test]
+    fn a_wrong_checksum_is_refused() {
+        let mut f = encode(&insert().with_flags(MsgFlags::CHECKSUM_PRESENT));
+        let good = OpMsg::decode(&f).unwrap();
+        // A flipped bit anywhere (header, flags, sections, checksum) is caught.
+        for at in [5, 20, 30, f.len() - 10, f.len() - 1] {
+            f[at] ^= 0x10;
+            match OpMsg::decode(&f) {
+                Err(WireError::ChecksumMismatch { expected, computed }) => {
+                    assert_ne!(expected, computed)
+                }
+                other => panic!("byte {at}: {other:?}"),
+            }
+            f[at] ^= 0x10;
+        }
+        assert_eq!(OpMsg::decode(&f).unwrap(), good);
+    }
+
+    #[test]
+    fn checksum_flag_without_room_for_it_is_refused() {
+        let f = frame(1, &[], false);
+        assert!(malformed(OpMsg::decode(&f)).contains("checksum"));
+        // Flags plus 3 bytes: not enough for flags and a checksum.
+        let f = frame(1, &[0, 0, 0], false);
+        assert!(malformed(OpMsg::decode(&f)).contains("checksum"));
+    }
+
+    #[test]
+    fn a_checksum_with_no_section_is_refused() {
+        let f = frame(1, &[], true);
+        assert!(malformed(OpMsg::decode(&f)).contains("no section"));
+    }
+
+    #[test]
+    fn sections_may_come_in_any_order() {
+        let doc = rawdoc! { "insert": "c" };
+        let mut sections = sequence_section("documents", &[rawdoc! { "a": 1 }]);
+        sections.extend(body_section(&doc));
+        let m = OpMsg::decode(&frame(0, &sections, false)).unwrap();
+        assert_eq!(m.body, doc);
+        assert_eq!(m.sequences[0].identifier, "documents");
+        assert_eq!(m.command_name(), Some("insert"));
+    }
+
+    #[test]
+    fn unknown_required_flags_are_refused_and_optional_ones_ignored() {
+        let sections = body_section(&rawdoc! { "ok": 1 });
+        for bit in 2..16 {
+            assert_eq!(
+                OpMsg::decode(&frame(1 << bit, &sections, false)),
+                Err(WireError::UnsupportedRequiredFlags(1 << bit))
+            );
+        }
+        for bit in 16..32 {
+            let m = OpMsg::decode(&frame(1 << bit, &sections, false)).unwrap();
+            assert_eq!(m.flags, MsgFlags(1 << bit));
+        }
+        assert_eq!(
+            OpMsg::decode(&frame(0b1110, &sections, false)),
+            Err(WireError::UnsupportedRequiredFlags(0b1100))
+        );
+    }
+
+    #[test]
+    fn structural_errors_are_refused() {
+        let doc = rawdoc! { "ok": 1 };
+        // No section at all.
+        assert!(malformed(OpMsg::decode(&frame(0, &[], false))).contains("no section"));
+        // Only a sequence: no body.
+        let seq = sequence_section("documents", &[doc.clone()]);
+        assert!(malformed(OpMsg::decode(&frame(0, &seq, false))).contains("type 0"));
+        // Two bodies.
+        let mut two = body_section(&doc);
+        two.extend(body_section(&doc));
+        assert!(malformed(OpMsg::decode(&frame(0, &two, false))).contains("more than one"));
+        // Duplicate identifier.
+        let mut dup = body_section(&doc);
+        dup.extend(sequence_section("documents", &[]));
+        dup.extend(sequence_section("documents", &[doc.clone()]));
+        assert!(malformed(OpMsg::decode(&frame(0, &dup, false))).contains("twice"));
+        // Unknown payload type.
+        for kind in [2u8, 3, 0xFF] {
+            let mut s = body_section(&doc);
+            s.push(kind);
+            s.extend_from_slice(doc.as_bytes());
+            assert!(malformed(OpMsg::decode(&frame(0, &s, false))).contains("payload type"));
+        }
+    }
+
+    #[test]
+    fn sequence_lengths_are_checked_against_what_is_there() {
+        let doc = rawdoc! { "a": 1 };
+        let good = {
+            let mut s = body_section(&doc);
+            s.extend(sequence_section("docs", &[doc.clone()]));
+            s
+        };
+        let size_at = body_section(&doc).len() + 1;
+        let size = |s: &[u8]| i32::from_le_bytes(s[size_at..size_at + 4].try_into().unwrap());
+        assert!(OpMsg::decode(&frame(0, &good, false)).is_ok());
+        let real = size(&good);
+        // Sizes that are impossible, too long, or cut a document in half.
+        for bad in [-1, 0, 3, real + 1, real - 1, real - 6, i32::MAX] {
+            let mut s = good.clone();
+            s[size_at..size_at + 4].copy_from_slice(&bad.to_le_bytes());
+            assert!(OpMsg::decode(&frame(0, &s, false)).is_err(), "size {bad}");
+        }
+        // A sequence with just the size: no identifier.
+        let mut s = body_section(&doc);
+        s.extend([KIND_SEQUENCE, 4, 0, 0, 0]);
+        assert!(malformed(OpMsg::decode(&frame(0, &s, false))).contains("NUL"));
+        // The identifier's NUL lies after the sequence's end.
+        let mut s = body_section(&doc);
+        s.extend([KIND_SEQUENCE, 6, 0, 0, 0, b'a', b'b', 0]);
+        assert!(OpMsg::decode(&frame(0, &s, false)).is_err());
+    }
+
+    #[test]
+    fn every_truncation_is_an_error() {
+        for m in [insert(), insert().with_flags(MsgFlags::CHECKSUM_PRESENT)] {
+            let f = encode(&m);
+            let header = Header::parse(&f).unwrap();
+            // Cutting right after the body leaves a valid message without sequences.
+            let after_body = HEADER_LEN + 4 + 1 + m.body.as_bytes().len();
+            for n in (HEADER_LEN..f.len()).filter(|&n| n != after_body || m.flags.0 != 0) {
+                assert!(
+                    OpMsg::decode_parts(&header, &f[HEADER_LEN..n]).is_err(),
+                    "{n} bytes decoded"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decode_checks_the_frame_header() {
+        let mut f = encode(&insert());
+        f.push(0);
+        assert!(malformed(OpMsg::decode(&f)).contains("header says"));
+        f.pop();
+        f[12] = 1;
+        assert!(malformed(OpMsg::decode(&f)).contains("opcode"));
+        assert!(malformed(OpMsg::decode(&f[..10])).contains("header"));
+    }
+
+    #[test]
+    fn encode_refuses_what_decode_would_refuse() {
+        let mut buf = vec![9];
+        let dup = insert().with_sequence(DocumentSequence::new("documents", vec![]));
+        assert!(matches!(dup.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        let nul = OpMsg::new(rawdoc! {}).with_sequence(DocumentSequence::new("a\0b", vec![]));
+        assert!(matches!(nul.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        let flags = insert().with_flags(MsgFlags(1 << 5));
+        assert!(matches!(flags.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert_eq!(buf, vec![9]);
+    }
+
+    #[test]
+    fn command_name_is_the_first_key() {
+        assert_eq!(insert().command_name(), Some("insert"));
+        assert_eq!(OpMsg::new(rawdoc! {}).command_name(), None);
+    }
+}

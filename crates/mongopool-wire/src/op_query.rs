@@ -134,3 +134,73 @@ impl OpQuery {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::WireError;
+    use crate::header::Header;
+    use bson::rawdoc;
+
+    fn query(selector: bool) -> OpQuery {
+        OpQuery {
+            flags: QueryFlags::SECONDARY_OK | QueryFlags::EXHAUST,
+            full_collection_name: "db.coll".into(),
+            number_to_skip: 5,
+            number_to_return: -3,
+            query: rawdoc! { "x": { "$gt": 1 } },
+            return_fields_selector: selector.then(|| rawdoc! { "x": 1 }),
+        }
+    }
+
+    fn encode(q: &OpQuery) -> Vec<u8> {
+        let mut buf = Vec::new();
+        q.encode(11, 0, &mut buf).unwrap();
+        assert_eq!(buf.len(), q.encoded_len());
+        let h = Header::parse(&buf).unwrap();
+        assert_eq!((h.message_length as usize, h.op_code), (buf.len(), 2004));
+        buf
+    }
+
+    #[test]
+    fn round_trips_with_and_without_a_selector() {
+        for q in [query(false), query(true)] {
+            let f = encode(&q);
+            assert_eq!(OpQuery::decode_body(&f[HEADER_LEN..]).unwrap(), q);
+        }
+    }
+
+    #[test]
+    fn commands_go_to_dollar_cmd() {
+        let q = OpQuery::command("admin", rawdoc! { "isMaster": 1 });
+        assert_eq!(q.full_collection_name, "admin.$cmd");
+        assert_eq!(q.number_to_return, -1);
+        assert!(q.is_command());
+        assert_eq!(q.command_name(), Some("isMaster"));
+        assert_eq!(query(false).command_name(), None);
+        assert_eq!(QueryFlags::SLAVE_OK.bits(), 4);
+        assert_eq!(QueryFlags::PARTIAL.bits(), 128);
+    }
+
+    #[test]
+    fn truncations_and_trailing_bytes_are_refused() {
+        let q = query(true);
+        let f = encode(&q);
+        let without_selector = encode(&query(false)).len();
+        for n in (HEADER_LEN..f.len()).filter(|&n| n != without_selector) {
+            assert!(OpQuery::decode_body(&f[HEADER_LEN..n]).is_err(), "{n}");
+        }
+        let mut long = f[HEADER_LEN..].to_vec();
+        long.push(0);
+        assert!(matches!(OpQuery::decode_body(&long), Err(WireError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_name_with_a_nul_cannot_be_encoded() {
+        let mut q = query(false);
+        q.full_collection_name = "db\0c".into();
+        let mut buf = Vec::new();
+        assert!(matches!(q.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert!(buf.is_empty());
+    }
+}

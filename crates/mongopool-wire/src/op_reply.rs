@@ -115,3 +115,68 @@ fn count_as_i32(count: usize) -> Result<i32> {
         max: i32::MAX as usize,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::header::Header;
+    use bson::rawdoc;
+
+    fn reply(n: usize) -> OpReply {
+        let docs = (0..n as i32).map(|i| rawdoc! { "i": i }).collect();
+        let mut r = OpReply::new(docs).unwrap();
+        r.flags = ReplyFlags::AWAIT_CAPABLE;
+        r.cursor_id = 1 << 40;
+        r.starting_from = 3;
+        r
+    }
+
+    fn body(r: &OpReply) -> Vec<u8> {
+        let mut buf = Vec::new();
+        r.encode(1, 77, &mut buf).unwrap();
+        assert_eq!(buf.len(), r.encoded_len());
+        let h = Header::parse(&buf).unwrap();
+        assert_eq!((h.response_to, h.op_code), (77, 1));
+        buf.split_off(HEADER_LEN)
+    }
+
+    #[test]
+    fn round_trips() {
+        for n in [0, 1, 3] {
+            let r = reply(n);
+            assert_eq!(OpReply::decode_body(&body(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn number_returned_must_match_the_documents() {
+        let b = body(&reply(2));
+        for wrong in [0i32, 1, 3, -1, i32::MAX] {
+            let mut bad = b.clone();
+            bad[16..20].copy_from_slice(&wrong.to_le_bytes());
+            let err = OpReply::decode_body(&bad).unwrap_err();
+            assert!(
+                matches!(&err, WireError::Malformed(m) if m.contains("numberReturned")),
+                "{wrong}: {err:?}"
+            );
+        }
+        let mut r = reply(2);
+        r.number_returned = 5;
+        let mut buf = Vec::new();
+        assert!(matches!(r.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn truncations_are_refused() {
+        let b = body(&reply(2));
+        let one_doc = body(&reply(1)).len();
+        for n in 0..b.len() {
+            if n == one_doc {
+                continue; // Fixed fields plus one whole document: a count mismatch.
+            }
+            assert!(OpReply::decode_body(&b[..n]).is_err(), "{n}");
+        }
+        assert!(OpReply::decode_body(&b[..one_doc]).is_err());
+    }
+}

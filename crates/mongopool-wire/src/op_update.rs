@@ -73,3 +73,38 @@ impl OpUpdate {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::WireError;
+    use crate::header::Header;
+    use bson::rawdoc;
+
+    fn update() -> OpUpdate {
+        OpUpdate {
+            full_collection_name: "db.c".into(),
+            flags: UpdateFlags::UPSERT | UpdateFlags::MULTI_UPDATE,
+            selector: rawdoc! { "_id": 1 },
+            update: rawdoc! { "$set": { "a": 2 } },
+        }
+    }
+
+    #[test]
+    fn round_trips_and_refuses_truncation_and_trailing_bytes() {
+        let m = update();
+        let mut buf = Vec::new();
+        m.encode(1, 0, &mut buf).unwrap();
+        assert_eq!(buf.len(), m.encoded_len());
+        assert_eq!(Header::parse(&buf).unwrap().op_code, 2001);
+        let body = &buf[HEADER_LEN..];
+        assert_eq!(&body[..4], &[0, 0, 0, 0]);
+        assert_eq!(OpUpdate::decode_body(body).unwrap(), m);
+        for n in 0..body.len() {
+            assert!(OpUpdate::decode_body(&body[..n]).is_err(), "{n}");
+        }
+        let mut long = body.to_vec();
+        long.extend_from_slice(rawdoc! {}.as_bytes());
+        assert!(matches!(OpUpdate::decode_body(&long), Err(WireError::Malformed(_))));
+    }
+}
