@@ -89,7 +89,9 @@ impl Compressor {
             Compressor::Zlib { level: Some(l) } if !(-1..=9).contains(&l) => Err(
                 WireError::InvalidArgument(format!("zlib compression level {l} is not in -1..=9")),
             ),
-            Compressor::Zstd { level: Some(l) } if !zstd::compression_level_range().contains(&l) => {
+            Compressor::Zstd { level: Some(l) }
+                if !zstd::compression_level_range().contains(&l) =>
+            {
                 let range = zstd::compression_level_range();
                 Err(WireError::InvalidArgument(format!(
                     "zstd compression level {l} is not in {}..={}",
@@ -139,8 +141,8 @@ impl Compressor {
         let out = match self {
             Compressor::Noop => input.to_vec(),
             Compressor::Snappy => {
-                let announced = snap::raw::decompress_len(input)
-                    .map_err(|e| compression_error("snappy", e))?;
+                let announced =
+                    snap::raw::decompress_len(input).map_err(|e| compression_error("snappy", e))?;
                 if announced != uncompressed_size {
                     return Err(size_mismatch("snappy", announced, uncompressed_size));
                 }
@@ -239,10 +241,16 @@ mod tests {
             assert_eq!(Compressor::from_name(name), Some(c));
             assert_eq!(c.to_string(), name);
         }
-        assert_eq!(Compressor::from_name("ZLIB"), Some(Compressor::Zlib { level: None }));
+        assert_eq!(
+            Compressor::from_name("ZLIB"),
+            Some(Compressor::Zlib { level: None })
+        );
         assert_eq!(Compressor::from_name("snoopy"), None);
         for id in 4..=255u8 {
-            assert_eq!(Compressor::from_id(id), Err(WireError::UnknownCompressor(id)));
+            assert_eq!(
+                Compressor::from_id(id),
+                Err(WireError::UnknownCompressor(id))
+            );
         }
     }
 
@@ -269,11 +277,23 @@ mod tests {
 
     #[test]
     fn bad_levels_are_refused() {
-        assert!(matches!(Compressor::zlib(10), Err(WireError::InvalidArgument(_))));
-        assert!(matches!(Compressor::zlib(-2), Err(WireError::InvalidArgument(_))));
-        assert!(matches!(Compressor::zstd(1000), Err(WireError::InvalidArgument(_))));
+        assert!(matches!(
+            Compressor::zlib(10),
+            Err(WireError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            Compressor::zlib(-2),
+            Err(WireError::InvalidArgument(_))
+        ));
+        assert!(matches!(
+            Compressor::zstd(1000),
+            Err(WireError::InvalidArgument(_))
+        ));
         let bad = Compressor::Zlib { level: Some(42) };
-        assert!(matches!(bad.compress(b"x"), Err(WireError::InvalidArgument(_))));
+        assert!(matches!(
+            bad.compress(b"x"),
+            Err(WireError::InvalidArgument(_))
+        ));
     }
 
     #[test]

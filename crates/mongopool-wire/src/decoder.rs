@@ -72,8 +72,7 @@ impl MessageDecoder {
         };
         let mut len_bytes = [0u8; 4];
         len_bytes.copy_from_slice(prefix);
-        let len = match check_message_length(i32::from_le_bytes(len_bytes), self.max_message_size)
-        {
+        let len = match check_message_length(i32::from_le_bytes(len_bytes), self.max_message_size) {
             Ok(len) => len,
             Err(e) => {
                 self.failed = Some(e.clone());

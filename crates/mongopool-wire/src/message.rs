@@ -260,7 +260,8 @@ fn check_document(doc: &RawDocument, max: usize) -> Result<()> {
 }
 
 fn check_documents<D: AsRef<RawDocument>>(docs: &[D], max: usize) -> Result<()> {
-    docs.iter().try_for_each(|d| check_document(d.as_ref(), max))
+    docs.iter()
+        .try_for_each(|d| check_document(d.as_ref(), max))
 }
 
 fn check_count(count: usize, max: usize) -> Result<()> {
@@ -388,7 +389,8 @@ mod tests {
             .with_flags(MsgFlags::CHECKSUM_PRESENT)
             .into();
         let mut buf = Vec::new();
-        m.encode_compressed(5, 6, &Compressor::Noop, &mut buf).unwrap();
+        m.encode_compressed(5, 6, &Compressor::Noop, &mut buf)
+            .unwrap();
         // Change the requestID: the checksum covers the rebuilt header.
         buf[4] ^= 1;
         assert!(matches!(
@@ -444,12 +446,18 @@ mod tests {
         // Announced length and real length disagree.
         let mut longer = buf.clone();
         longer.push(0);
-        assert!(matches!(Message::decode(&longer, MAX), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            Message::decode(&longer, MAX),
+            Err(WireError::Malformed(_))
+        ));
         assert!(matches!(
             Message::decode(&buf[..buf.len() - 1], MAX),
             Err(WireError::Malformed(_))
         ));
-        assert!(matches!(Message::decode(&buf[..8], MAX), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            Message::decode(&buf[..8], MAX),
+            Err(WireError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -471,7 +479,10 @@ mod tests {
         let ok = frame(2012, &compressed_body(2005, size, 0, inner_body));
         assert!(Message::decode(&ok, MAX).is_ok());
         assert_eq!(
-            Message::decode(&frame(2012, &compressed_body(2005, size, 4, inner_body)), MAX),
+            Message::decode(
+                &frame(2012, &compressed_body(2005, size, 4, inner_body)),
+                MAX
+            ),
             Err(WireError::UnknownCompressor(4))
         );
         assert_eq!(
@@ -479,13 +490,19 @@ mod tests {
             Err(WireError::UnknownOpCode(5))
         );
         assert!(matches!(
-            Message::decode(&frame(2012, &compressed_body(2012, size, 0, inner_body)), MAX),
+            Message::decode(
+                &frame(2012, &compressed_body(2012, size, 0, inner_body)),
+                MAX
+            ),
             Err(WireError::Malformed(_))
         ));
         for wrong in [size - 1, size + 1, 0] {
             assert!(
                 matches!(
-                    Message::decode(&frame(2012, &compressed_body(2005, wrong, 0, inner_body)), MAX),
+                    Message::decode(
+                        &frame(2012, &compressed_body(2005, wrong, 0, inner_body)),
+                        MAX
+                    ),
                     Err(WireError::Compression(_))
                 ),
                 "{wrong}"
@@ -496,7 +513,10 @@ mod tests {
             Err(WireError::Malformed(_))
         ));
         assert!(matches!(
-            Message::decode(&frame(2012, &compressed_body(2005, MAX as i32, 1, b"x")), MAX),
+            Message::decode(
+                &frame(2012, &compressed_body(2005, MAX as i32, 1, b"x")),
+                MAX
+            ),
             Err(WireError::MessageLength { .. })
         ));
         // The decompressed body must itself be a valid message of the original kind.
@@ -504,7 +524,10 @@ mod tests {
             Message::decode(&frame(2012, &compressed_body(2005, 3, 0, b"abc")), MAX),
             Err(WireError::Malformed(_))
         ));
-        assert!(matches!(Message::decode(&frame(2012, &[1, 2]), MAX), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            Message::decode(&frame(2012, &[1, 2]), MAX),
+            Err(WireError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -515,7 +538,10 @@ mod tests {
             response_to: 0,
             op_code: 2012,
         };
-        assert!(matches!(Message::decode_parts(&h, b""), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            Message::decode_parts(&h, b""),
+            Err(WireError::Malformed(_))
+        ));
     }
 
     fn doc_of_size(size: usize) -> RawDocumentBuf {
@@ -559,7 +585,10 @@ mod tests {
         );
         assert_eq!(
             msg(rawdoc! {}, vec![over_bson_max.clone()]).check_limits(&big),
-            Err(WireError::DocumentTooLarge { size: 101, max: 100 })
+            Err(WireError::DocumentTooLarge {
+                size: 101,
+                max: 100
+            })
         );
         assert_eq!(
             msg(rawdoc! {}, vec![rawdoc! {}; 4]).check_limits(&big),
@@ -572,7 +601,10 @@ mod tests {
         query.full_collection_name = "db.c".into();
         assert!(matches!(
             Message::from(query).check_limits(&big),
-            Err(WireError::DocumentTooLarge { size: 101, max: 100 })
+            Err(WireError::DocumentTooLarge {
+                size: 101,
+                max: 100
+            })
         ));
 
         let insert = |docs: Vec<RawDocumentBuf>| -> Message {
@@ -583,8 +615,12 @@ mod tests {
             }
             .into()
         };
-        assert!(insert(vec![at_bson_max.clone(); 3]).check_limits(&big).is_ok());
-        assert!(insert(vec![over_bson_max.clone()]).check_limits(&big).is_err());
+        assert!(insert(vec![at_bson_max.clone(); 3])
+            .check_limits(&big)
+            .is_ok());
+        assert!(insert(vec![over_bson_max.clone()])
+            .check_limits(&big)
+            .is_err());
         assert_eq!(
             insert(vec![rawdoc! {}; 4]).check_limits(&big),
             Err(WireError::TooManyDocuments { count: 4, max: 3 })

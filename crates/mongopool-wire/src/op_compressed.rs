@@ -24,7 +24,11 @@ pub struct OpCompressed {
 
 impl OpCompressed {
     /// Compresses `body`, a message of kind `original_op_code` without its header.
-    pub fn compress(original_op_code: OpCode, body: &[u8], compressor: &Compressor) -> Result<Self> {
+    pub fn compress(
+        original_op_code: OpCode,
+        body: &[u8],
+        compressor: &Compressor,
+    ) -> Result<Self> {
         if original_op_code == OpCode::Compressed {
             return Err(WireError::InvalidArgument(
                 "OP_COMPRESSED cannot wrap another OP_COMPRESSED".into(),
@@ -196,7 +200,10 @@ mod tests {
     #[test]
     fn uncompressed_size_is_checked_before_and_after() {
         let negative = OpCompressed::decode_body(&raw(2013, -1, 0, b"abc")).unwrap();
-        assert!(matches!(negative.decompress(1000), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            negative.decompress(1000),
+            Err(WireError::Malformed(_))
+        ));
         let huge = OpCompressed::decode_body(&raw(2013, i32::MAX, 1, b"abc")).unwrap();
         assert_eq!(
             huge.decompress(1000),
@@ -208,9 +215,15 @@ mod tests {
         // Exactly at the limit: header + 3 bytes.
         let exact = OpCompressed::decode_body(&raw(2013, 3, 0, b"abc")).unwrap();
         assert_eq!(exact.decompress(19).unwrap(), b"abc");
-        assert!(matches!(exact.decompress(18), Err(WireError::MessageLength { .. })));
+        assert!(matches!(
+            exact.decompress(18),
+            Err(WireError::MessageLength { .. })
+        ));
         let wrong = OpCompressed::decode_body(&raw(2013, 4, 0, b"abc")).unwrap();
-        assert!(matches!(wrong.decompress(1000), Err(WireError::Compression(_))));
+        assert!(matches!(
+            wrong.decompress(1000),
+            Err(WireError::Compression(_))
+        ));
     }
 
     #[test]

@@ -91,6 +91,9 @@ mod tests {
         }
         let mut long = body.to_vec();
         long.push(1);
-        assert!(matches!(OpDelete::decode_body(&long), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            OpDelete::decode_body(&long),
+            Err(WireError::Malformed(_))
+        ));
     }
 }

@@ -77,6 +77,9 @@ mod tests {
         }
         let mut long = body.to_vec();
         long.push(1);
-        assert!(matches!(OpGetMore::decode_body(&long), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            OpGetMore::decode_body(&long),
+            Err(WireError::Malformed(_))
+        ));
     }
 }

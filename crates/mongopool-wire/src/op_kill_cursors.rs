@@ -22,12 +22,11 @@ impl OpKillCursors {
 
     /// Appends the whole message, header included, to `buf`.
     pub fn encode(&self, request_id: i32, response_to: i32, buf: &mut Vec<u8>) -> Result<()> {
-        let count = i32::try_from(self.cursor_ids.len()).map_err(|_| {
-            WireError::TooManyDocuments {
+        let count =
+            i32::try_from(self.cursor_ids.len()).map_err(|_| WireError::TooManyDocuments {
                 count: self.cursor_ids.len(),
                 max: i32::MAX as usize,
-            }
-        })?;
+            })?;
         encode_frame(buf, request_id, response_to, OpCode::KillCursors, |buf| {
             buf.reserve(self.encoded_len().saturating_sub(HEADER_LEN));
             put_i32(buf, 0);
@@ -92,7 +91,10 @@ mod tests {
             let mut bad = b.clone();
             bad[4..8].copy_from_slice(&wrong.to_le_bytes());
             assert!(
-                matches!(OpKillCursors::decode_body(&bad), Err(WireError::Malformed(_))),
+                matches!(
+                    OpKillCursors::decode_body(&bad),
+                    Err(WireError::Malformed(_))
+                ),
                 "{wrong}"
             );
         }

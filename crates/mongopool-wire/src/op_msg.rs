@@ -113,10 +113,12 @@ impl OpMsg {
 
     /// Size of the encoded message, header and checksum included.
     pub fn encoded_len(&self) -> usize {
-        let sections = self.sequences.iter().fold(
-            1usize.saturating_add(self.body.as_bytes().len()),
-            |n, s| n.saturating_add(1).saturating_add(s.payload_len()),
-        );
+        let sections = self
+            .sequences
+            .iter()
+            .fold(1usize.saturating_add(self.body.as_bytes().len()), |n, s| {
+                n.saturating_add(1).saturating_add(s.payload_len())
+            });
         let checksum = if self.flags.contains(MsgFlags::CHECKSUM_PRESENT) {
             CHECKSUM_LEN
         } else {
@@ -156,12 +158,11 @@ impl OpMsg {
             put_document(buf, &self.body);
             for s in &self.sequences {
                 buf.push(KIND_SEQUENCE);
-                let size = i32::try_from(s.payload_len()).map_err(|_| {
-                    WireError::DocumentTooLarge {
+                let size =
+                    i32::try_from(s.payload_len()).map_err(|_| WireError::DocumentTooLarge {
                         size: s.payload_len(),
                         max: i32::MAX as usize,
-                    }
-                })?;
+                    })?;
                 put_i32(buf, size);
                 put_cstring(buf, &s.identifier, "document sequence identifier")?;
                 for d in &s.documents {
@@ -368,9 +369,8 @@ mod tests {
     #[test]
     fn round_trips_with_and_without_sequences_and_flags() {
         let plain = OpMsg::new(rawdoc! { "ping": 1, "$db": "admin" });
-        let flagged = insert().with_flags(
-            MsgFlags::MORE_TO_COME | MsgFlags::EXHAUST_ALLOWED | MsgFlags(1 << 31),
-        );
+        let flagged = insert()
+            .with_flags(MsgFlags::MORE_TO_COME | MsgFlags::EXHAUST_ALLOWED | MsgFlags(1 << 31));
         let checked = insert().with_flags(MsgFlags::CHECKSUM_PRESENT);
         let empty_seq = OpMsg::new(rawdoc! { "update": "c" })
             .with_sequence(DocumentSequence::new("updates", vec![]))
@@ -459,7 +459,7 @@ mod tests {
         // No section at all.
         assert!(malformed(OpMsg::decode(&frame(0, &[], false))).contains("no section"));
         // Only a sequence: no body.
-        let seq = sequence_section("documents", &[doc.clone()]);
+        let seq = sequence_section("documents", std::slice::from_ref(&doc));
         assert!(malformed(OpMsg::decode(&frame(0, &seq, false))).contains("type 0"));
         // Two bodies.
         let mut two = body_section(&doc);
@@ -468,7 +468,7 @@ mod tests {
         // Duplicate identifier.
         let mut dup = body_section(&doc);
         dup.extend(sequence_section("documents", &[]));
-        dup.extend(sequence_section("documents", &[doc.clone()]));
+        dup.extend(sequence_section("documents", std::slice::from_ref(&doc)));
         assert!(malformed(OpMsg::decode(&frame(0, &dup, false))).contains("twice"));
         // Unknown payload type.
         for kind in [2u8, 3, 0xFF] {
@@ -484,7 +484,7 @@ mod tests {
         let doc = rawdoc! { "a": 1 };
         let good = {
             let mut s = body_section(&doc);
-            s.extend(sequence_section("docs", &[doc.clone()]));
+            s.extend(sequence_section("docs", std::slice::from_ref(&doc)));
             s
         };
         let size_at = body_section(&doc).len() + 1;
@@ -538,11 +538,20 @@ mod tests {
     fn encode_refuses_what_decode_would_refuse() {
         let mut buf = vec![9];
         let dup = insert().with_sequence(DocumentSequence::new("documents", vec![]));
-        assert!(matches!(dup.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert!(matches!(
+            dup.encode(1, 0, &mut buf),
+            Err(WireError::InvalidArgument(_))
+        ));
         let nul = OpMsg::new(rawdoc! {}).with_sequence(DocumentSequence::new("a\0b", vec![]));
-        assert!(matches!(nul.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert!(matches!(
+            nul.encode(1, 0, &mut buf),
+            Err(WireError::InvalidArgument(_))
+        ));
         let flags = insert().with_flags(MsgFlags(1 << 5));
-        assert!(matches!(flags.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert!(matches!(
+            flags.encode(1, 0, &mut buf),
+            Err(WireError::InvalidArgument(_))
+        ));
         assert_eq!(buf, vec![9]);
     }
 

@@ -192,7 +192,10 @@ mod tests {
         }
         let mut long = f[HEADER_LEN..].to_vec();
         long.push(0);
-        assert!(matches!(OpQuery::decode_body(&long), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            OpQuery::decode_body(&long),
+            Err(WireError::Malformed(_))
+        ));
     }
 
     #[test]
@@ -200,7 +203,10 @@ mod tests {
         let mut q = query(false);
         q.full_collection_name = "db\0c".into();
         let mut buf = Vec::new();
-        assert!(matches!(q.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert!(matches!(
+            q.encode(1, 0, &mut buf),
+            Err(WireError::InvalidArgument(_))
+        ));
         assert!(buf.is_empty());
     }
 }

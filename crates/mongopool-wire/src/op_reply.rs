@@ -163,7 +163,10 @@ mod tests {
         let mut r = reply(2);
         r.number_returned = 5;
         let mut buf = Vec::new();
-        assert!(matches!(r.encode(1, 0, &mut buf), Err(WireError::InvalidArgument(_))));
+        assert!(matches!(
+            r.encode(1, 0, &mut buf),
+            Err(WireError::InvalidArgument(_))
+        ));
         assert!(buf.is_empty());
     }
 

@@ -105,6 +105,9 @@ mod tests {
         }
         let mut long = body.to_vec();
         long.extend_from_slice(rawdoc! {}.as_bytes());
-        assert!(matches!(OpUpdate::decode_body(&long), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            OpUpdate::decode_body(&long),
+            Err(WireError::Malformed(_))
+        ));
     }
 }

@@ -202,8 +202,6 @@ mod tests {
         // A trailing partial document.
         let mut b = good.clone();
         b.extend_from_slice(&good[..6]);
-        assert!(WireReader::new(&b, "T")
-            .read_documents_to_end("d")
-            .is_err());
+        assert!(WireReader::new(&b, "T").read_documents_to_end("d").is_err());
     }
 }
