@@ -47,10 +47,22 @@ impl Header {
 
     /// Appends the 16 header bytes to `buf`.
     pub fn write_to(&self, buf: &mut Vec<u8>) {
-        buf.extend_from_slice(&self.message_length.to_le_bytes());
-        buf.extend_from_slice(&self.request_id.to_le_bytes());
-        buf.extend_from_slice(&self.response_to.to_le_bytes());
-        buf.extend_from_slice(&self.op_code.to_le_bytes());
+        buf.extend_from_slice(&self.to_bytes());
+    }
+
+    /// The 16 header bytes.
+    pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
+        let mut out = [0u8; HEADER_LEN];
+        let fields = [
+            self.message_length,
+            self.request_id,
+            self.response_to,
+            self.op_code,
+        ];
+        for (slot, field) in out.chunks_exact_mut(4).zip(fields) {
+            slot.copy_from_slice(&field.to_le_bytes());
+        }
+        out
     }
 }
 

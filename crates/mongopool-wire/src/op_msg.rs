@@ -226,9 +226,7 @@ impl OpMsg {
             let mut carried_bytes = [0u8; CHECKSUM_LEN];
             carried_bytes.copy_from_slice(carried);
             let expected = u32::from_le_bytes(carried_bytes);
-            let mut header_bytes = Vec::with_capacity(HEADER_LEN);
-            header.write_to(&mut header_bytes);
-            let computed = crc32c::crc32c_append(crc32c::crc32c(&header_bytes), covered);
+            let computed = crc32c::crc32c_append(crc32c::crc32c(&header.to_bytes()), covered);
             if computed != expected {
                 return Err(WireError::ChecksumMismatch { expected, computed });
             }
