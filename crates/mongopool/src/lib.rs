@@ -8,7 +8,13 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod connect;
 pub mod error;
+pub mod stream;
+pub mod tls;
 
 pub use address::ServerAddress;
+pub use connect::{connect, ConnectOptions};
 pub use error::{Error, ErrorKind, Result};
+pub use stream::{with_socket_timeout, Liveness, Stream};
+pub use tls::{TlsConfig, TlsOptions};
