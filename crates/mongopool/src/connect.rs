@@ -207,7 +207,8 @@ async fn tls_handshake(
 
 fn is_certificate_error(e: &io::Error) -> bool {
     matches!(
-        e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
         Some(rustls::Error::InvalidCertificate(_))
     )
 }

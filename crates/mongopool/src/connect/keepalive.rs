@@ -94,10 +94,7 @@ mod tests {
         assert_eq!(no_higher(Ok(5u32), 9), 5);
         assert_eq!(no_higher(Ok(20u32), 9), 9);
         assert_eq!(no_higher(Ok(0u32), 9), 9);
-        assert_eq!(
-            no_higher::<u32>(Err(io::Error::other("unsupported")), 9),
-            9
-        );
+        assert_eq!(no_higher::<u32>(Err(io::Error::other("unsupported")), 9), 9);
         assert_eq!(
             no_higher(Ok(Duration::from_secs(60)), KEEPALIVE_IDLE),
             Duration::from_secs(60)

@@ -152,7 +152,10 @@ async fn tls_session_tickets_are_not_mistaken_for_data() {
     let (mut stream, actions) = tls_pair().await;
     // A TLS 1.3 server sends session tickets right after the handshake: encrypted
     // records waiting in the socket that are not application data.
-    eventually("the session tickets arriving", || raw_bytes_waiting(&stream)).await;
+    eventually("the session tickets arriving", || {
+        raw_bytes_waiting(&stream)
+    })
+    .await;
     assert_eq!(stream.probe(), Liveness::Open);
     assert!(!raw_bytes_waiting(&stream), "the probe left records unread");
 

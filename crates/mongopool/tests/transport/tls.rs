@@ -81,7 +81,9 @@ async fn connects_with_a_client_certificate() {
     ping(&mut stream).await;
     let seen = task.await.unwrap().unwrap();
     assert_eq!(seen.sni.as_deref(), Some("localhost"));
-    let certs = seen.client_certs.expect("the server saw no client certificate");
+    let certs = seen
+        .client_certs
+        .expect("the server saw no client certificate");
     assert_eq!(&certs[0], setup.client.cert.der());
 }
 

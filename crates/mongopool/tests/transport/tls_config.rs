@@ -41,7 +41,10 @@ fn a_missing_ca_file_is_named() {
     assert!(err.is_configuration(), "{err:?}");
     assert_eq!(
         err.to_string(),
-        format!("invalid configuration: cannot read CA file {}", path.display())
+        format!(
+            "invalid configuration: cannot read CA file {}",
+            path.display()
+        )
     );
 }
 
