@@ -90,6 +90,7 @@ impl HelloReply {
         };
         for element in doc {
             let (key, value) = element.map_err(|e| bad("hello reply", e))?;
+            let key = key.as_str();
             match key {
                 "minWireVersion" => reply.min_wire_version = int(key, value)? as i32,
                 "maxWireVersion" => reply.max_wire_version = int(key, value)? as i32,

@@ -7,11 +7,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+
 pub mod address;
 pub mod client_metadata;
+pub mod connect;
 pub mod error;
+pub mod hello_reply;
 pub mod read_preference;
 pub mod reply_check;
+pub mod stream;
+pub mod tls;
 
 pub use address::ServerAddress;
+pub use connect::{connect, ConnectOptions};
 pub use error::{Error, ErrorKind, Result};
+pub use hello_reply::HelloReply;
+pub use read_preference::{ReadPreference, ReadPreferenceMode};
+pub use stream::{with_socket_timeout, Liveness, Stream};
+pub use tls::{TlsConfig, TlsOptions};
