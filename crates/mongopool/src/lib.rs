@@ -7,11 +7,14 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-
 pub mod address;
+pub mod auth;
 pub mod client_metadata;
 pub mod connect;
+pub mod connection;
+pub mod credential;
 pub mod error;
+mod handshake;
 pub mod hello_reply;
 pub mod read_preference;
 pub mod reply_check;
@@ -20,6 +23,8 @@ pub mod tls;
 
 pub use address::ServerAddress;
 pub use connect::{connect, ConnectOptions};
+pub use connection::{CommandOptions, Connection, ConnectionOptions};
+pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
 pub use hello_reply::HelloReply;
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
