@@ -10,7 +10,8 @@ use mongopool_wire::Compressor;
 use crate::client_metadata::ClientMetadata;
 use crate::connect::ConnectOptions;
 use crate::credential::Credential;
-use crate::error::Result;
+use crate::connection_string::ConnectionString;
+use crate::error::{Error, Result};
 use crate::tls::{TlsConfig, TlsOptions};
 
 /// Everything needed to open and log in a connection. Built once (for a pool: once
@@ -38,6 +39,61 @@ impl ConnectionOptions {
     /// A builder with the defaults.
     pub fn builder() -> ConnectionOptionsBuilder {
         ConnectionOptionsBuilder::default()
+    }
+
+    /// The connection settings a connection string asks for: timeouts, TLS
+    /// (`tls`, `tlsCAFile`, `tlsCertificateKeyFile`, `tlsAllowInvalid*`,
+    /// `tlsInsecure`), `compressors` with `zlibCompressionLevel`, `appName`,
+    /// `loadBalanced`, and the credential. Pool settings are read by
+    /// `PoolOptions::from_connection_string`.
+    pub fn from_connection_string(cs: &ConnectionString) -> Result<ConnectionOptions> {
+        cs.check_supported()?;
+        let o = cs.options();
+        if o.tls_certificate_key_file_password.is_some() {
+            return Err(Error::configuration(
+                "tlsCertificateKeyFilePassword: encrypted client keys are not supported; \
+                 give an unencrypted PEM key",
+            ));
+        }
+        let tls = cs.tls_enabled().then(|| {
+            let insecure = o.tls_insecure.unwrap_or(false);
+            TlsOptions {
+                ca_file: o.tls_ca_file.clone(),
+                cert_key_file: o.tls_certificate_key_file.clone(),
+                allow_invalid_certificates: insecure
+                    || o.tls_allow_invalid_certificates.unwrap_or(false),
+                allow_invalid_hostnames: insecure
+                    || o.tls_allow_invalid_hostnames.unwrap_or(false),
+            }
+        });
+        let compressors = o
+            .compressors
+            .iter()
+            .flatten()
+            .map(|c| match Compressor::from_name(c.name()) {
+                Some(Compressor::Zlib { .. }) => match o.zlib_compression_level {
+                    Some(level) => Compressor::zlib(level)
+                        .map_err(|e| Error::configuration(e.to_string())),
+                    None => Ok(Compressor::Zlib { level: None }),
+                },
+                Some(other) => Ok(other),
+                None => Err(Error::configuration(format!(
+                    "compressor {} is not supported",
+                    c.name()
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut builder = ConnectionOptions::builder()
+            .socket_timeout(o.socket_timeout)
+            .tls(tls)
+            .app_name(o.app_name.clone())
+            .compressors(compressors)
+            .credential(cs.credential().cloned())
+            .load_balanced(o.load_balanced.unwrap_or(false));
+        if let Some(t) = o.connect_timeout {
+            builder = builder.connect_timeout(Some(t));
+        }
+        builder.build()
     }
 
     /// The transport settings.
