@@ -9,9 +9,13 @@
 
 pub mod address;
 pub mod client_metadata;
+pub mod connection_string;
+pub mod credential;
 pub mod error;
 pub mod read_preference;
 pub mod reply_check;
 
 pub use address::ServerAddress;
+pub use connection_string::{ConnectionString, UriOptions};
+pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
