@@ -138,10 +138,11 @@ impl FromStr for AuthMechanism {
 #[derive(Clone, Default, PartialEq)]
 pub struct Credential {
     /// The user name. Required by SCRAM, MONGODB-CR, PLAIN and GSSAPI; optional for
-    /// MONGODB-X509 (the certificate's subject is used), MONGODB-AWS and MONGODB-OIDC.
+    /// MONGODB-X509 (the certificate's subject is used) and MONGODB-OIDC; forbidden for
+    /// MONGODB-AWS (whose credentials come from the environment).
     pub username: Option<String>,
-    /// The password. Required by SCRAM, MONGODB-CR and PLAIN; forbidden for
-    /// MONGODB-X509 and MONGODB-OIDC. Never printed.
+    /// The password. Required by SCRAM, MONGODB-CR and PLAIN; optional for GSSAPI;
+    /// forbidden for MONGODB-X509, MONGODB-AWS and MONGODB-OIDC. Never printed.
     pub password: Option<String>,
     /// The database that authenticates the user (`authSource`). When `None`, see
     /// [`Credential::resolved_source`].
@@ -168,7 +169,9 @@ impl Credential {
         }
         match self.mechanism {
             Some(m) if m.requires_external_source() => EXTERNAL_SOURCE,
-            Some(AuthMechanism::Plain) => self.default_database.as_deref().unwrap_or(EXTERNAL_SOURCE),
+            Some(AuthMechanism::Plain) => {
+                self.default_database.as_deref().unwrap_or(EXTERNAL_SOURCE)
+            }
             _ => self.default_database.as_deref().unwrap_or(ADMIN_SOURCE),
         }
     }
@@ -208,7 +211,9 @@ impl Credential {
     /// with `true`.
     pub(crate) fn check(&self, password_required: bool) -> Result<()> {
         if self.username.as_deref() == Some("") {
-            return Err(Error::configuration("the user name of a credential is empty"));
+            return Err(Error::configuration(
+                "the user name of a credential is empty",
+            ));
         }
         if self.source.as_deref() == Some("") {
             return Err(Error::configuration(
@@ -223,7 +228,9 @@ impl Credential {
             | Some(AuthMechanism::MongoDbCr)
             | Some(AuthMechanism::Plain) => {
                 if self.username.is_none() {
-                    return Err(Error::configuration(format!("{label} requires a user name")));
+                    return Err(Error::configuration(format!(
+                        "{label} requires a user name"
+                    )));
                 }
                 if password_required && self.password.is_none() {
                     return Err(Error::configuration(format!("{label} requires a password")));
@@ -333,24 +340,26 @@ impl Credential {
 
     fn check_aws(&self) -> Result<()> {
         self.require_external_source()?;
-        self.check_property_names(&["AWS_SESSION_TOKEN"])?;
-        if self.username.is_some() != self.password.is_some() {
+        // auth.md (2025-09-30): the credentials come from the environment or the AWS
+        // SDK; "if credentials are provided in the URI or client options, the driver
+        // MUST raise an error".
+        if self.username.is_some()
+            || self.password.is_some()
+            || self.mechanism_property("AWS_SESSION_TOKEN").is_some()
+        {
             return Err(Error::configuration(
-                "MONGODB-AWS takes both an access key id (user name) and a secret access key \
-                 (password), or neither",
+                "MONGODB-AWS takes no user name, password or AWS_SESSION_TOKEN: its credentials \
+                 come from the environment",
             ));
         }
-        if self.mechanism_property("AWS_SESSION_TOKEN").is_some() && self.username.is_none() {
-            return Err(Error::configuration(
-                "MONGODB-AWS takes AWS_SESSION_TOKEN only with an access key id and a secret access key",
-            ));
-        }
-        Ok(())
+        self.check_property_names(&[])
     }
 
     fn check_oidc(&self) -> Result<()> {
         if self.password.is_some() {
-            return Err(Error::configuration("MONGODB-OIDC does not take a password"));
+            return Err(Error::configuration(
+                "MONGODB-OIDC does not take a password",
+            ));
         }
         self.require_external_source()?;
         self.check_property_names(&["ENVIRONMENT", "TOKEN_RESOURCE"])?;
@@ -406,7 +415,10 @@ impl fmt::Debug for RedactedProperties<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut m = f.debug_map();
         for (name, value) in self.0 {
-            if PUBLIC_PROPERTIES.iter().any(|p| p.eq_ignore_ascii_case(name)) {
+            if PUBLIC_PROPERTIES
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(name))
+            {
                 m.entry(name, value);
             } else {
                 m.entry(name, &Redacted);
@@ -468,7 +480,10 @@ mod tests {
         for m in AuthMechanism::ALL {
             assert_eq!(m.name().parse::<AuthMechanism>().unwrap(), m);
             assert_eq!(
-                m.name().to_ascii_lowercase().parse::<AuthMechanism>().unwrap(),
+                m.name()
+                    .to_ascii_lowercase()
+                    .parse::<AuthMechanism>()
+                    .unwrap(),
                 m
             );
         }
@@ -538,7 +553,9 @@ mod tests {
         let mut c = Credential {
             username: Some("u@REALM".into()),
             mechanism: Some(AuthMechanism::Gssapi),
-            mechanism_properties: Some(doc! {"service_name": "other", "CANONICALIZE_HOST_NAME": true}),
+            mechanism_properties: Some(
+                doc! {"service_name": "other", "CANONICALIZE_HOST_NAME": true},
+            ),
             ..Default::default()
         };
         c.validate().unwrap();
@@ -562,14 +579,20 @@ mod tests {
             ..Default::default()
         };
         c.validate().unwrap();
-        c.username = Some("AKID".into());
+        c.source = Some("admin".into());
         assert!(c.validate().is_err());
-        c.password = Some("secret".into());
-        c.mechanism_properties = Some(doc! {"AWS_SESSION_TOKEN": "token"});
-        c.validate().unwrap();
-        c.username = None;
-        c.password = None;
-        assert!(c.validate().is_err());
+        c.source = None;
+        for (user, password, token) in [
+            (Some("AKID"), None, None),
+            (Some("AKID"), Some("secret"), None),
+            (None, None, Some("token")),
+            (Some("AKID"), Some("secret"), Some("token")),
+        ] {
+            c.username = user.map(Into::into);
+            c.password = password.map(Into::into);
+            c.mechanism_properties = token.map(|t| doc! {"AWS_SESSION_TOKEN": t});
+            assert!(c.validate().is_err(), "{user:?} {password:?} {token:?}");
+        }
     }
 
     #[test]
@@ -604,7 +627,10 @@ mod tests {
                 Err(e) => {
                     assert!(!m.is_supported());
                     assert!(e.is_configuration());
-                    assert!(e.to_string().contains("is not supported by mongopool"), "{e}");
+                    assert!(
+                        e.to_string().contains("is not supported by mongopool"),
+                        "{e}"
+                    );
                     assert!(e.to_string().contains(m.name()));
                 }
             }

@@ -36,14 +36,14 @@ use std::str::FromStr;
 
 use bson::Bson;
 
+#[cfg(feature = "dns-srv")]
+pub use self::dns::SrvResolver;
 pub use self::option_types::{
     Acknowledgment, Compressor, Proxy, ServerMonitoringMode, DEFAULT_PROXY_PORT,
 };
 pub use self::options::UriOptions;
 pub use self::srv::{check_srv_target, srv_query_name, SrvLookup, DEFAULT_SRV_SERVICE_NAME};
 pub use self::warning::Warning;
-#[cfg(feature = "dns-srv")]
-pub use self::dns::SrvResolver;
 
 use self::option_values::{OptionParser, ParsedOptions};
 use self::split::{RawParts, UserInfo};

@@ -13,7 +13,9 @@ use std::time::Duration;
 use bson::raw::CString;
 use bson::{Document, RawDocumentBuf};
 
-use super::option_types::{Acknowledgment, Compressor, Proxy, ServerMonitoringMode, DEFAULT_PROXY_PORT};
+use super::option_types::{
+    Acknowledgment, Compressor, Proxy, ServerMonitoringMode, DEFAULT_PROXY_PORT,
+};
 use super::options::UriOptions;
 use super::warning::Warning;
 use crate::client_metadata::MAX_APP_NAME_BYTES;
@@ -199,9 +201,10 @@ impl OptionParser {
             "minPoolSize" => set(&mut o.min_pool_size, count(w, name, value, 0)),
             "maxIdleTimeMS" => set(&mut o.max_idle_time, millis(w, name, value, 0, I32_MAX)),
             "maxConnecting" => set(&mut o.max_connecting, count(w, name, value, 1)),
-            "waitQueueTimeoutMS" => {
-                set(&mut o.wait_queue_timeout, millis(w, name, value, 0, I32_MAX))
-            }
+            "waitQueueTimeoutMS" => set(
+                &mut o.wait_queue_timeout,
+                millis(w, name, value, 0, I32_MAX),
+            ),
             "directConnection" => set(&mut o.direct_connection, boolean(w, name, value)),
             "loadBalanced" => set(&mut o.load_balanced, boolean(w, name, value)),
             "replicaSet" => set(&mut o.replica_set, text(w, name, value)),
@@ -219,14 +222,16 @@ impl OptionParser {
                     self.tag_sets.get_or_insert_with(Vec::new).push(tags);
                 }
             }
-            "maxStalenessSeconds" => match integer(w, name, value, -1, I32_MAX, "-1 or at least 90") {
-                Some(-1) => self.max_staleness = Some(None),
-                Some(s) if s >= 90 => {
-                    self.max_staleness = Some(Some(Duration::from_secs(s.unsigned_abs())))
+            "maxStalenessSeconds" => {
+                match integer(w, name, value, -1, I32_MAX, "-1 or at least 90") {
+                    Some(-1) => self.max_staleness = Some(None),
+                    Some(s) if s >= 90 => {
+                        self.max_staleness = Some(Some(Duration::from_secs(s.unsigned_abs())))
+                    }
+                    Some(_) => invalid(w, name, value, "-1 or at least 90"),
+                    None => {}
                 }
-                Some(_) => invalid(w, name, value, "-1 or at least 90"),
-                None => {}
-            },
+            }
             "readConcernLevel" => set(&mut o.read_concern_level, text(w, name, value)),
             "w" => set(&mut o.w, acknowledgment(w, value)),
             "wTimeoutMS" => set(&mut o.w_timeout, millis(w, name, value, 0, i64::MAX)),
@@ -251,9 +256,10 @@ impl OptionParser {
                 &mut o.tls_certificate_key_file_password,
                 text(w, name, value),
             ),
-            "tlsAllowInvalidCertificates" => {
-                set(&mut o.tls_allow_invalid_certificates, boolean(w, name, value))
-            }
+            "tlsAllowInvalidCertificates" => set(
+                &mut o.tls_allow_invalid_certificates,
+                boolean(w, name, value),
+            ),
             "tlsAllowInvalidHostnames" => {
                 set(&mut o.tls_allow_invalid_hostnames, boolean(w, name, value))
             }
@@ -295,7 +301,10 @@ impl OptionParser {
             "proxyHost" => set(&mut self.proxy_host, text(w, name, value)),
             "proxyPort" => {
                 let port = integer(w, name, value, 1, 65535, "a port from 1 to 65535");
-                set(&mut self.proxy_port, port.and_then(|p| u16::try_from(p).ok()));
+                set(
+                    &mut self.proxy_port,
+                    port.and_then(|p| u16::try_from(p).ok()),
+                );
             }
             "proxyUsername" => set(&mut self.proxy_username, text(w, name, value)),
             "proxyPassword" => set(&mut self.proxy_password, text(w, name, value)),
@@ -675,9 +684,15 @@ mod tests {
     fn cross_option_errors() {
         for bad in [
             &[("tls", "true"), ("ssl", "false")][..],
-            &[("tlsInsecure", "false"), ("tlsAllowInvalidHostnames", "true")],
+            &[
+                ("tlsInsecure", "false"),
+                ("tlsAllowInvalidHostnames", "true"),
+            ],
             &[("readPreferenceTags", "dc:ny")],
-            &[("readPreference", "primary"), ("maxStalenessSeconds", "120")],
+            &[
+                ("readPreference", "primary"),
+                ("maxStalenessSeconds", "120"),
+            ],
             &[("w", "0"), ("journal", "true")],
             &[("minPoolSize", "10"), ("maxPoolSize", "5")],
             &[("proxyPort", "1")],

@@ -135,10 +135,9 @@ fn parse_user_info(info: &str) -> Result<UserInfo> {
             "{HOW}: found more than one ':' (use %3A in the password)"
         )));
     }
-    if let Some(c) = info
-        .chars()
-        .find(|&c| c.is_ascii() && !c.is_ascii_alphanumeric() && c != '%' && !USERINFO_MARKS.contains(c))
-    {
+    if let Some(c) = info.chars().find(|&c| {
+        c.is_ascii() && !c.is_ascii_alphanumeric() && c != '%' && !USERINFO_MARKS.contains(c)
+    }) {
         return Err(Error::configuration(format!(
             "{HOW}: found an unescaped {c:?}"
         )));
@@ -179,10 +178,7 @@ fn parse_query(query: &str) -> Result<Vec<(String, String)>> {
         .map(|(i, pair)| {
             // The pair is not quoted: with a misplaced password it could be one.
             let (key, value) = pair.split_once('=').ok_or_else(|| {
-                Error::configuration(format!(
-                    "option number {} is not a key=value pair",
-                    i + 1
-                ))
+                Error::configuration(format!("option number {} is not a key=value pair", i + 1))
             })?;
             if key.is_empty() {
                 return Err(Error::configuration(format!(
@@ -208,9 +204,7 @@ pub(super) fn decode(s: &str, what: impl Fn() -> String) -> Result<String> {
     percent_decode_str(s)
         .decode_utf8()
         .map(Cow::into_owned)
-        .map_err(|_| {
-            Error::configuration(format!("{} is not UTF-8 once percent-decoded", what()))
-        })
+        .map_err(|_| Error::configuration(format!("{} is not UTF-8 once percent-decoded", what())))
 }
 
 /// Whether every '%' starts a `%XX` escape.
@@ -237,8 +231,9 @@ mod tests {
 
     #[test]
     fn splits_the_reference_example() {
-        let p = split("mongodb://foo:bar%3A@mongodb.example.com,%2Ftmp%2Fmongodb-27018.sock/admin?w=1")
-            .unwrap();
+        let p =
+            split("mongodb://foo:bar%3A@mongodb.example.com,%2Ftmp%2Fmongodb-27018.sock/admin?w=1")
+                .unwrap();
         assert!(!p.srv);
         let user = p.user.unwrap();
         assert_eq!(user.username, "foo");

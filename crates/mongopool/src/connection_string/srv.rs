@@ -178,8 +178,12 @@ impl ConnectionString {
                     "the TXT record of {srv_host} has an option that is not key=value"
                 ))
             })?;
-            let key = decode(key, || format!("an option name of the TXT record of {srv_host}"))?;
-            let value = decode(value, || format!("the value of {key} in the TXT record of {srv_host}"))?;
+            let key = decode(key, || {
+                format!("an option name of the TXT record of {srv_host}")
+            })?;
+            let value = decode(value, || {
+                format!("the value of {key} in the TXT record of {srv_host}")
+            })?;
             let Some(name) = TXT_OPTIONS.iter().find(|o| o.eq_ignore_ascii_case(&key)) else {
                 return Err(Error::configuration(format!(
                     "the TXT record of {srv_host} sets {key:?}; TXT records may only set \
@@ -288,8 +292,9 @@ mod tests {
 
     #[test]
     fn lookups_become_hosts_and_options() {
-        let cs = ConnectionString::parse("mongodb+srv://u:p@cluster0.example.com/db?replicaSet=uri")
-            .unwrap();
+        let cs =
+            ConnectionString::parse("mongodb+srv://u:p@cluster0.example.com/db?replicaSet=uri")
+                .unwrap();
         assert!(cs.hosts().is_empty() && cs.needs_resolution());
         assert_eq!(
             cs.srv_query_name().as_deref(),
@@ -297,7 +302,11 @@ mod tests {
         );
         let cs = cs
             .apply_srv_lookup(lookup(
-                &[("a.example.com.", 27017), ("B.example.com", 27018), ("a.example.com", 27017)],
+                &[
+                    ("a.example.com.", 27017),
+                    ("B.example.com", 27018),
+                    ("a.example.com", 27017),
+                ],
                 &["authSource=thesource&replicaSet=txt&loadBalanced=false"],
             ))
             .unwrap();
@@ -309,7 +318,11 @@ mod tests {
                 ServerAddress::tcp("b.example.com", 27018)
             ]
         );
-        assert_eq!(cs.options().replica_set.as_deref(), Some("uri"), "the URI wins");
+        assert_eq!(
+            cs.options().replica_set.as_deref(),
+            Some("uri"),
+            "the URI wins"
+        );
         assert_eq!(cs.options().load_balanced, Some(false));
         assert_eq!(cs.credential().unwrap().resolved_source(), "thesource");
         assert!(cs.tls_enabled());
@@ -334,15 +347,23 @@ mod tests {
             .is_err());
         assert!(cs().apply_srv_lookup(lookup(&[], &[])).is_err());
         let single = cs()
-            .apply_srv_lookup(lookup(&targets[..1], &["loadBalanced=true&authSource=admin"]))
+            .apply_srv_lookup(lookup(
+                &targets[..1],
+                &["loadBalanced=true&authSource=admin"],
+            ))
             .unwrap();
         assert_eq!(single.options().load_balanced, Some(true));
         assert_eq!(single.options().auth_source.as_deref(), Some("admin"));
-        assert!(single.credential().is_none(), "authSource alone is no credential");
-        let x509 = ConnectionString::parse("mongodb+srv://cluster0.example.com/?authMechanism=MONGODB-X509")
-            .unwrap()
-            .apply_srv_lookup(lookup(&targets, &["authSource=admin"]))
-            .unwrap();
+        assert!(
+            single.credential().is_none(),
+            "authSource alone is no credential"
+        );
+        let x509 = ConnectionString::parse(
+            "mongodb+srv://cluster0.example.com/?authMechanism=MONGODB-X509",
+        )
+        .unwrap()
+        .apply_srv_lookup(lookup(&targets, &["authSource=admin"]))
+        .unwrap();
         assert_eq!(x509.credential().unwrap().resolved_source(), "$external");
     }
 
@@ -371,7 +392,10 @@ mod tests {
             assert_eq!(dedup.len(), 3);
             seen_orders.insert(cs.hosts().to_vec());
         }
-        assert!(seen_orders.len() > 1, "20 draws of 3 of 10 were all the same");
+        assert!(
+            seen_orders.len() > 1,
+            "20 draws of 3 of 10 were all the same"
+        );
         let lb = ConnectionString::parse("mongodb+srv://cluster0.example.com/?srvMaxHosts=1")
             .unwrap()
             .apply_srv_lookup(lookup(&[("a.example.com", 1)], &["loadBalanced=true"]));
