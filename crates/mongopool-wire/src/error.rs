@@ -25,6 +25,14 @@ pub enum WireError {
         /// The largest size that was acceptable.
         max: usize,
     },
+    /// A batch holds more documents than the server accepts in one write
+    /// (`maxWriteBatchSize`). A caller-side error, like [`WireError::DocumentTooLarge`].
+    TooManyDocuments {
+        /// Number of documents in the batch.
+        count: usize,
+        /// The largest number that was acceptable.
+        max: usize,
+    },
     /// The bytes do not form a valid message of the announced kind.
     Malformed(String),
     /// An opcode this crate does not know.
@@ -58,6 +66,10 @@ impl fmt::Display for WireError {
             WireError::DocumentTooLarge { size, max } => write!(
                 f,
                 "document of {size} bytes is larger than the maximum of {max} bytes"
+            ),
+            WireError::TooManyDocuments { count, max } => write!(
+                f,
+                "batch of {count} documents is larger than the maximum of {max} documents"
             ),
             WireError::Malformed(m) => write!(f, "malformed message: {m}"),
             WireError::UnknownOpCode(op) => write!(f, "unknown opcode {op}"),

@@ -266,7 +266,10 @@ mod tests {
         let env = doc.get_document("env").unwrap();
         assert_eq!(env.get_str("region").unwrap(), "us-east-2");
         assert_eq!(
-            doc.get_document("os").unwrap().get_str("architecture").unwrap(),
+            doc.get_document("os")
+                .unwrap()
+                .get_str("architecture")
+                .unwrap(),
             "x86_64"
         );
     }
@@ -283,7 +286,12 @@ mod tests {
         let env = doc.get_document("env").unwrap();
         assert_eq!(env.get_str("name").unwrap(), "aws.lambda");
         assert!(env.get("region").unwrap().is_none());
-        assert!(doc.get_document("os").unwrap().get("name").unwrap().is_some());
+        assert!(doc
+            .get_document("os")
+            .unwrap()
+            .get("name")
+            .unwrap()
+            .is_some());
 
         // Far over: everything optional goes and platform is cut on a char boundary.
         let doc = sample(2000, Some(faas())).to_document();
@@ -326,11 +334,14 @@ mod tests {
         .unwrap();
         assert_eq!(env.name.as_deref(), Some("aws.lambda"));
         assert_eq!(env.memory_mb, Some(1024));
-        let env = EnvInfo::detect(vars(&[("VERCEL", "1"), ("AWS_LAMBDA_RUNTIME_API", "x")]))
-            .unwrap();
+        let env =
+            EnvInfo::detect(vars(&[("VERCEL", "1"), ("AWS_LAMBDA_RUNTIME_API", "x")])).unwrap();
         assert_eq!(env.name.as_deref(), Some("vercel"));
         // Conflicting providers: no FaaS fields at all.
-        let env = EnvInfo::detect(vars(&[("FUNCTIONS_WORKER_RUNTIME", "n"), ("K_SERVICE", "s")]));
+        let env = EnvInfo::detect(vars(&[
+            ("FUNCTIONS_WORKER_RUNTIME", "n"),
+            ("K_SERVICE", "s"),
+        ]));
         assert!(env.is_none_or(|e| e.name.is_none()));
         // Wrong type: field omitted, no error.
         let env = EnvInfo::detect(vars(&[

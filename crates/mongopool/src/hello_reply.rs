@@ -90,6 +90,7 @@ impl HelloReply {
         };
         for element in doc {
             let (key, value) = element.map_err(|e| bad("hello reply", e))?;
+            let key = key.as_str();
             match key {
                 "minWireVersion" => reply.min_wire_version = int(key, value)? as i32,
                 "maxWireVersion" => reply.max_wire_version = int(key, value)? as i32,
@@ -250,7 +251,10 @@ mod tests {
         assert_eq!(r.max_wire_version, 27);
         assert!(r.is_writable_primary && r.hello_ok && !r.is_mongos);
         assert_eq!(r.compression, vec!["zstd"]);
-        assert_eq!(r.sasl_supported_mechs.unwrap(), vec!["SCRAM-SHA-256"]);
+        assert_eq!(
+            r.sasl_supported_mechs.clone().unwrap(),
+            vec!["SCRAM-SHA-256"]
+        );
         assert_eq!(r.connection_id, Some(7));
         assert_eq!(r.logical_session_timeout_minutes, Some(30));
         assert!(r.supports_op_msg() && !r.supports_legacy_writes());

@@ -8,14 +8,27 @@
 #![warn(missing_docs)]
 
 pub mod address;
+pub mod auth;
 pub mod client_metadata;
+pub mod connect;
+pub mod connection;
 pub mod connection_string;
 pub mod credential;
 pub mod error;
+mod handshake;
+pub mod hello_reply;
 pub mod read_preference;
 pub mod reply_check;
+pub mod stream;
+pub mod tls;
 
 pub use address::ServerAddress;
+pub use connect::{connect, ConnectOptions};
+pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};
 pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
+pub use hello_reply::HelloReply;
+pub use read_preference::{ReadPreference, ReadPreferenceMode};
+pub use stream::{with_socket_timeout, Liveness, Stream};
+pub use tls::{TlsConfig, TlsOptions};

@@ -155,8 +155,10 @@ mod tests {
         assert_eq!(d.get_str("mode").unwrap(), "secondary");
         assert_eq!(d.get_i64("maxStalenessSeconds").unwrap(), 120);
         assert!(rp.needs_query_wrapper() && rp.secondary_ok());
-        assert!(!ReadPreference::with_mode(ReadPreferenceMode::SecondaryPreferred)
-            .needs_query_wrapper());
+        assert!(
+            !ReadPreference::with_mode(ReadPreferenceMode::SecondaryPreferred)
+                .needs_query_wrapper()
+        );
         let bad = ReadPreference {
             max_staleness: Some(Duration::from_secs(10)),
             ..ReadPreference::with_mode(ReadPreferenceMode::Nearest)

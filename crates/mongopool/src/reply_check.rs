@@ -253,7 +253,7 @@ mod tests {
     #[test]
     fn command_failures_carry_everything() {
         let r = rawdoc! {"ok": 0.0, "errmsg": "no such command: 'x'", "code": 59_i32,
-                         "codeName": "CommandNotFound", "errorLabels": ["L"]};
+        "codeName": "CommandNotFound", "errorLabels": ["L"]};
         let e = check_command_reply(&r, &[]).unwrap_err();
         assert!(e.is_operation_failure() && !e.is_not_primary());
         assert_eq!(e.code(), Some(59));
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn write_errors_and_duplicate_keys() {
         let r = rawdoc! {"ok": 1, "n": 1_i32, "writeErrors": [
-            {"index": 1_i32, "code": 11000_i32, "errmsg": "E11000 duplicate key"}]};
+        {"index": 1_i32, "code": 11000_i32, "errmsg": "E11000 duplicate key"}]};
         let e = check_write_reply(&r).unwrap_err();
         assert!(e.is_duplicate_key() && e.is_write_failure());
         let ErrorKind::DuplicateKey(w) = e.kind() else {
@@ -303,14 +303,17 @@ mod tests {
         let ok = check_gle_reply(&rawdoc! {"ok": 1.0, "err": null, "n": 0_i32}).unwrap();
         assert_eq!(ok.n, 0);
         let up = check_gle_reply(&rawdoc! {"ok": 1.0, "err": null, "n": 1_i32,
-            "updatedExisting": false, "upserted": 5_i32})
+        "updatedExisting": false, "upserted": 5_i32})
         .unwrap();
         assert_eq!(up.updated_existing, Some(false));
         assert_eq!(up.upserted, Some(bson::Bson::Int32(5)));
-        let dup = check_gle_reply(&rawdoc! {"ok": 1.0, "err": "E11000 duplicate key error", "code": 11000_i32, "n": 0_i32});
+        let dup = check_gle_reply(
+            &rawdoc! {"ok": 1.0, "err": "E11000 duplicate key error", "code": 11000_i32, "n": 0_i32},
+        );
         assert!(dup.unwrap_err().is_duplicate_key());
-        let wt = check_gle_reply(&rawdoc! {"ok": 1.0, "err": "timeout", "wtimeout": true, "n": 1_i32})
-            .unwrap_err();
+        let wt =
+            check_gle_reply(&rawdoc! {"ok": 1.0, "err": "timeout", "wtimeout": true, "n": 1_i32})
+                .unwrap_err();
         assert!(wt.is_write_failure());
         assert_eq!(wt.code(), Some(64));
         let np = check_gle_reply(&rawdoc! {"ok": 1.0, "err": "not master", "code": 10058_i32});

@@ -1,0 +1,278 @@
+//! Logging connections in: the seed's `authenticate` and `check_auth`, the
+//! mechanisms (SCRAM-SHA-1/256, MONGODB-X509, PLAIN, MONGODB-CR), negotiation, and
+//! speculative authentication in the handshake.
+
+mod legacy_cr;
+mod plain;
+pub(crate) mod scram;
+mod x509;
+
+use std::collections::BTreeMap;
+
+use bson::raw::cstr;
+use bson::{RawDocument, RawDocumentBuf};
+use mongopool_wire::scram::{KeyCache, ScramMechanism};
+
+use crate::connection::{CommandOptions, Connection};
+use crate::credential::{AuthMechanism, Credential};
+use crate::error::{Error, ErrorKind, Result};
+use scram::ScramStart;
+
+/// Wire versions below this predate SCRAM (MongoDB 3.0): MONGODB-CR is the default.
+const SCRAM_MIN_WIRE_VERSION: i32 = 3;
+
+pub(crate) fn auth_error(mechanism: &str, code: Option<i32>, message: String) -> Error {
+    Error::new(ErrorKind::Authentication {
+        mechanism: mechanism.to_owned(),
+        code,
+        message,
+    })
+}
+
+/// Runs one authentication command; `ok: 0` becomes an authentication error with
+/// the server's code and message. Network errors stay network errors.
+pub(crate) async fn auth_command(
+    conn: &mut Connection,
+    db: &str,
+    cmd: &RawDocument,
+    mechanism: &str,
+) -> Result<RawDocumentBuf> {
+    match conn.command(db, cmd, &CommandOptions::default()).await {
+        Ok(reply) => Ok(reply),
+        Err(e) if e.is_operation_failure() => {
+            let message = match e.kind() {
+                ErrorKind::OperationFailure(f) | ErrorKind::NotPrimary(f) => f.message.clone(),
+                _ => e.to_string(),
+            };
+            Err(auth_error(mechanism, e.code(), message))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// What the handshake does for a credential: ask which SASL mechanisms the user
+/// has, and start the login inside the hello when possible.
+pub(crate) struct HandshakeAuth {
+    negotiate_for: Option<String>,
+    speculative: Option<Speculative>,
+    cache: &'static KeyCache,
+}
+
+enum Speculative {
+    Scram(ScramStart),
+    X509(RawDocumentBuf),
+}
+
+impl HandshakeAuth {
+    /// Prepares the hello's auth fields for `credential` (none without one).
+    pub(crate) fn prepare(
+        credential: Option<&Credential>,
+        cache: &'static KeyCache,
+    ) -> Result<HandshakeAuth> {
+        let mut auth = HandshakeAuth {
+            negotiate_for: None,
+            speculative: None,
+            cache,
+        };
+        let Some(cred) = credential else {
+            return Ok(auth);
+        };
+        let source = cred.resolved_source();
+        let user = cred.username.as_deref().unwrap_or("");
+        match cred.mechanism {
+            None => {
+                auth.negotiate_for = Some(format!("{source}.{user}"));
+                // The spec: with no mechanism given, speculate with SCRAM-SHA-256.
+                let password = cred.password.as_deref().unwrap_or("");
+                auth.speculative = ScramStart::new(ScramMechanism::Sha256, user, password, source)
+                    .ok()
+                    .map(Speculative::Scram);
+            }
+            Some(AuthMechanism::ScramSha1) | Some(AuthMechanism::ScramSha256) => {
+                let mechanism = scram_mechanism(cred.mechanism.as_ref());
+                let password = cred.password.as_deref().unwrap_or("");
+                auth.speculative = Some(Speculative::Scram(ScramStart::new(
+                    mechanism, user, password, source,
+                )?));
+            }
+            Some(AuthMechanism::MongoDbX509) => {
+                auth.speculative = Some(Speculative::X509(x509::authenticate_command(cred, true)));
+            }
+            _ => {}
+        }
+        Ok(auth)
+    }
+
+    /// Adds `saslSupportedMechs` and `speculativeAuthenticate` to the hello.
+    pub(crate) fn append_to_hello(&self, hello: &mut RawDocumentBuf) {
+        if let Some(user) = &self.negotiate_for {
+            hello.append(cstr!("saslSupportedMechs"), user.as_str());
+        }
+        match &self.speculative {
+            Some(Speculative::Scram(start)) => {
+                hello.append(cstr!("speculativeAuthenticate"), start.sasl_start(true))
+            }
+            Some(Speculative::X509(cmd)) => {
+                hello.append(cstr!("speculativeAuthenticate"), cmd.clone())
+            }
+            None => {}
+        }
+    }
+
+    /// Finishes the login after the hello: continues the speculative conversation
+    /// when the server answered it, else runs the whole conversation of the
+    /// negotiated mechanism.
+    pub(crate) async fn finish(
+        self,
+        conn: &mut Connection,
+        credential: Option<&Credential>,
+    ) -> Result<()> {
+        let Some(cred) = credential else {
+            return Ok(());
+        };
+        let answer = conn.hello().speculative_authenticate.clone();
+        let mechanism = resolve_mechanism(cred, conn);
+        match (self.speculative, answer) {
+            (Some(Speculative::Scram(start)), Some(answer))
+                if mechanism == scram_auth_mechanism(start.first.mechanism()) =>
+            {
+                start.run(conn, Some(answer), self.cache).await?;
+            }
+            // X.509 succeeded inside the hello: nothing left to do.
+            (Some(Speculative::X509(_)), Some(_)) => {}
+            _ => run_mechanism(conn, cred, &mechanism, self.cache).await?,
+        }
+        conn.authset_mut()
+            .insert(cred.resolved_source().to_owned(), cred.clone());
+        Ok(())
+    }
+}
+
+fn scram_mechanism(mechanism: Option<&AuthMechanism>) -> ScramMechanism {
+    match mechanism {
+        Some(AuthMechanism::ScramSha1) => ScramMechanism::Sha1,
+        _ => ScramMechanism::Sha256,
+    }
+}
+
+fn scram_auth_mechanism(mechanism: ScramMechanism) -> AuthMechanism {
+    match mechanism {
+        ScramMechanism::Sha1 => AuthMechanism::ScramSha1,
+        ScramMechanism::Sha256 => AuthMechanism::ScramSha256,
+    }
+}
+
+/// The mechanism to use: the credential's, else SCRAM-SHA-256 when the server
+/// listed it for the user, else SCRAM-SHA-1; MONGODB-CR before SCRAM existed.
+fn resolve_mechanism(cred: &Credential, conn: &Connection) -> AuthMechanism {
+    if let Some(m) = &cred.mechanism {
+        return *m;
+    }
+    let hello = conn.hello();
+    if hello.max_wire_version < SCRAM_MIN_WIRE_VERSION {
+        return AuthMechanism::MongoDbCr;
+    }
+    match &hello.sasl_supported_mechs {
+        Some(mechs) if mechs.iter().any(|m| m == ScramMechanism::Sha256.name()) => {
+            AuthMechanism::ScramSha256
+        }
+        _ => AuthMechanism::ScramSha1,
+    }
+}
+
+async fn run_mechanism(
+    conn: &mut Connection,
+    cred: &Credential,
+    mechanism: &AuthMechanism,
+    cache: &'static KeyCache,
+) -> Result<()> {
+    let source = cred.resolved_source();
+    let user = cred.username.as_deref().unwrap_or("");
+    let password = cred.password.as_deref().unwrap_or("");
+    match mechanism {
+        AuthMechanism::ScramSha1 | AuthMechanism::ScramSha256 => {
+            let m = scram_mechanism(Some(mechanism));
+            ScramStart::new(m, user, password, source)?
+                .run(conn, None, cache)
+                .await
+        }
+        AuthMechanism::MongoDbX509 => x509::authenticate(conn, cred).await,
+        AuthMechanism::Plain => plain::authenticate(conn, source, user, password).await,
+        AuthMechanism::MongoDbCr => legacy_cr::authenticate(conn, source, user, password).await,
+        other => Err(Error::configuration(format!(
+            "authentication mechanism {} is not supported by mongopool",
+            other.name()
+        ))),
+    }
+}
+
+impl Connection {
+    /// Logs this connection in with `credential` and records its source in the
+    /// connection's auth set (the seed's `authenticate`). Errors are connection
+    /// failures, or authentication failures with the server's code and message.
+    pub async fn authenticate(&mut self, credential: &Credential) -> Result<()> {
+        credential.validate()?;
+        credential.check_supported()?;
+        let mechanism = resolve_mechanism(credential, self);
+        run_mechanism(self, credential, &mechanism, KeyCache::global()).await?;
+        self.authset_mut()
+            .insert(credential.resolved_source().to_owned(), credential.clone());
+        Ok(())
+    }
+
+    /// Brings this connection's logins up to date with `all_credentials` (source →
+    /// credential), as the seed's `check_auth`: logs out of sources no longer
+    /// wanted (or closes the connection when the server refuses `logout`, so a pool
+    /// replaces it) and logs in to sources it lacks or whose credential changed.
+    pub async fn check_auth(
+        &mut self,
+        all_credentials: &BTreeMap<String, Credential>,
+    ) -> Result<()> {
+        let stale: Vec<String> = self
+            .auth_sources()
+            .filter(|source| {
+                all_credentials
+                    .get(*source)
+                    .is_none_or(|wanted| Some(wanted) != self.authset_get(source))
+            })
+            .map(str::to_owned)
+            .collect();
+        for source in stale {
+            let logout = bson::rawdoc! { "logout": 1_i32 };
+            match self
+                .command(&source, &logout, &CommandOptions::default())
+                .await
+            {
+                Ok(_) => {
+                    self.authset_mut().remove(&source);
+                }
+                Err(e) if e.is_operation_failure() => {
+                    // The server no longer knows logout (removed in 5.0 / 6.0): the
+                    // only way to drop the login is to drop the connection.
+                    self.close();
+                    return Err(Error::with_source(
+                        ErrorKind::ConnectionFailure {
+                            message: format!(
+                                "closed the connection to {} to log out of {source:?}: the \
+                                 server refused logout",
+                                self.address()
+                            ),
+                        },
+                        e,
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        for (source, cred) in all_credentials {
+            if self.authset_get(source).is_none() {
+                self.authenticate(cred).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn authset_get(&self, source: &str) -> Option<&Credential> {
+        self.authset().get(source)
+    }
+}

@@ -1,0 +1,85 @@
+//! moreToCome in both directions: requests that get no reply, and exhaust replies
+//! that keep coming until the server clears the flag.
+
+use bson::{RawDocument, RawDocumentBuf};
+use mongopool_wire::MsgFlags;
+
+use super::command::{command_name, CommandOptions};
+use super::{Broken, Connection};
+use crate::error::{Error, ErrorKind, Result};
+use crate::reply_check::check_command_reply;
+
+impl Connection {
+    /// Sends a command with the moreToCome flag: the server sends no reply, and
+    /// nothing is read. Use it for unacknowledged writes (with `writeConcern: {w: 0}`
+    /// in the command, as the OP_MSG spec requires). Needs OP_MSG (wire version 6+).
+    pub async fn send_unacknowledged(&mut self, db: &str, spec: &RawDocument) -> Result<()> {
+        self.require_op_msg("moreToCome")?;
+        let message =
+            self.command_message(db, spec, &CommandOptions::default(), MsgFlags::MORE_TO_COME)?;
+        self.round_trip(&message, command_name(spec)).await?;
+        Ok(())
+    }
+
+    /// Runs a command with exhaustAllowed set (only `getMore` and `hello` accept it)
+    /// and returns the first reply. If the server answered with moreToCome, more
+    /// replies follow: read them with [`Connection::next_exhaust_reply`] until it
+    /// returns `None`; until then the connection carries nothing else.
+    pub async fn command_exhaust(
+        &mut self,
+        db: &str,
+        spec: &RawDocument,
+        options: &CommandOptions,
+    ) -> Result<RawDocumentBuf> {
+        self.require_op_msg("exhaustAllowed")?;
+        let message = self.command_message(db, spec, options, MsgFlags::EXHAUST_ALLOWED)?;
+        let reply = self.round_trip(&message, command_name(spec)).await?;
+        if reply.more_to_come {
+            self.exhaust_request = Some(reply.request_id);
+        }
+        if options.check {
+            check_command_reply(&reply.document, &options.allowable_errors)?;
+        }
+        Ok(reply.document)
+    }
+
+    /// The next reply of an exhaust stream, or `None` once the server has sent the
+    /// last one (the connection is then usable again). Each reply must answer the
+    /// previous one's request id. Dropping the stream half-read leaves the connection
+    /// unusable, as it must be.
+    pub async fn next_exhaust_reply(&mut self) -> Result<Option<RawDocumentBuf>> {
+        let Some(previous) = self.exhaust_request else {
+            return Ok(None);
+        };
+        if let Some(reason) = self.broken {
+            return Err(Error::connection(format!(
+                "connection {} to {} cannot be used: {reason}",
+                self.id, self.address
+            )));
+        }
+        self.broken = Some(Broken::Abandoned);
+        let result = self.read_reply(previous).await;
+        let reply = self
+            .settle(result)
+            .inspect_err(|_| self.exhaust_request = None)?;
+        self.exhaust_request = reply.more_to_come.then_some(reply.request_id);
+        Ok(Some(reply.document))
+    }
+
+    /// Whether an exhaust stream is still being read.
+    pub fn is_exhausting(&self) -> bool {
+        self.exhaust_request.is_some()
+    }
+
+    fn require_op_msg(&self, what: &str) -> Result<()> {
+        if self.hello.supports_op_msg() {
+            return Ok(());
+        }
+        Err(Error::new(ErrorKind::Unsupported {
+            message: format!(
+                "{what} needs OP_MSG, and {} speaks wire version {} (OP_MSG needs 6)",
+                self.address, self.hello.max_wire_version
+            ),
+        }))
+    }
+}

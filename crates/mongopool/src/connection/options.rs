@@ -1,0 +1,168 @@
+//! How to open a connection: transport, handshake and login settings.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use bson::RawDocumentBuf;
+use mongopool_wire::scram::KeyCache;
+use mongopool_wire::Compressor;
+
+use crate::client_metadata::ClientMetadata;
+use crate::connect::ConnectOptions;
+use crate::credential::Credential;
+use crate::error::Result;
+use crate::tls::{TlsConfig, TlsOptions};
+
+/// Everything needed to open and log in a connection. Built once (for a pool: once
+/// for all its connections) with [`ConnectionOptions::builder`]; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ConnectionOptions {
+    pub(crate) connect: ConnectOptions,
+    pub(crate) metadata: Arc<RawDocumentBuf>,
+    pub(crate) app_name: Option<String>,
+    pub(crate) compressors: Vec<Compressor>,
+    pub(crate) credential: Option<Credential>,
+    pub(crate) load_balanced: bool,
+    pub(crate) key_cache: &'static KeyCache,
+}
+
+impl Default for ConnectionOptions {
+    fn default() -> Self {
+        ConnectionOptionsBuilder::default()
+            .build()
+            .expect("the default connection options are valid")
+    }
+}
+
+impl ConnectionOptions {
+    /// A builder with the defaults.
+    pub fn builder() -> ConnectionOptionsBuilder {
+        ConnectionOptionsBuilder::default()
+    }
+
+    /// The transport settings.
+    pub fn connect_options(&self) -> &ConnectOptions {
+        &self.connect
+    }
+
+    /// The compressors offered to the server, in order of preference.
+    pub fn compressors(&self) -> &[Compressor] {
+        &self.compressors
+    }
+
+    /// The credential connections log in with, if any.
+    pub fn credential(&self) -> Option<&Credential> {
+        self.credential.as_ref()
+    }
+
+    /// The application name sent in the handshake, if any.
+    pub fn app_name(&self) -> Option<&str> {
+        self.app_name.as_deref()
+    }
+
+    /// Whether the handshake says the client is in load-balanced mode.
+    pub fn load_balanced(&self) -> bool {
+        self.load_balanced
+    }
+}
+
+/// Builds [`ConnectionOptions`]; `build()` checks everything and reads TLS files
+/// once.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectionOptionsBuilder {
+    connect_timeout: Option<Option<Duration>>,
+    socket_timeout: Option<Duration>,
+    tls: Option<TlsOptions>,
+    app_name: Option<String>,
+    compressors: Vec<Compressor>,
+    credential: Option<Credential>,
+    load_balanced: bool,
+    no_key_cache: bool,
+}
+
+impl ConnectionOptionsBuilder {
+    /// How long connecting (TCP, TLS) may take. Defaults to 10 seconds; `None`
+    /// means no limit.
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long one read or write may take. Defaults to no limit.
+    pub fn socket_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.socket_timeout = timeout;
+        self
+    }
+
+    /// TLS settings; `None` (the default) means plain TCP.
+    pub fn tls(mut self, tls: Option<TlsOptions>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// The application name sent in the handshake (at most 128 bytes). Defaults
+    /// to none.
+    pub fn app_name(mut self, name: Option<String>) -> Self {
+        self.app_name = name;
+        self
+    }
+
+    /// Compressors to offer, in order of preference. Defaults to none.
+    pub fn compressors(mut self, compressors: Vec<Compressor>) -> Self {
+        self.compressors = compressors;
+        self
+    }
+
+    /// The credential to log in with. Defaults to none.
+    pub fn credential(mut self, credential: Option<Credential>) -> Self {
+        self.credential = credential;
+        self
+    }
+
+    /// Load-balanced mode (the handshake says so and uses `hello`). Defaults to
+    /// false.
+    pub fn load_balanced(mut self, on: bool) -> Self {
+        self.load_balanced = on;
+        self
+    }
+
+    /// Whether SCRAM logins share the process-wide cache of derived keys, so that
+    /// a pool opening many connections runs PBKDF2 once. Defaults to true; turning
+    /// it off is for measuring what the cache saves.
+    pub fn scram_key_cache(mut self, enabled: bool) -> Self {
+        self.no_key_cache = !enabled;
+        self
+    }
+
+    /// Checks the options: the app name's length, the credential (unsupported
+    /// mechanisms fail here, not at first use), and the TLS files, which are read
+    /// now and once.
+    pub fn build(self) -> Result<ConnectionOptions> {
+        let metadata = ClientMetadata::new(self.app_name.as_deref())?.to_document();
+        if let Some(c) = &self.credential {
+            c.validate()?;
+            c.check_supported()?;
+        }
+        let tls = self.tls.as_ref().map(TlsConfig::new).transpose()?;
+        let mut connect = ConnectOptions::default();
+        if let Some(t) = self.connect_timeout {
+            connect.connect_timeout = t;
+        }
+        connect.socket_timeout = self.socket_timeout;
+        connect.tls = tls;
+        Ok(ConnectionOptions {
+            connect,
+            metadata: Arc::new(metadata),
+            app_name: self.app_name,
+            compressors: self.compressors,
+            credential: self.credential,
+            load_balanced: self.load_balanced,
+            key_cache: if self.no_key_cache {
+                static DISABLED: OnceLock<KeyCache> = OnceLock::new();
+                DISABLED.get_or_init(KeyCache::disabled)
+            } else {
+                KeyCache::global()
+            },
+        })
+    }
+}

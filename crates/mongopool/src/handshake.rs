@@ -1,0 +1,161 @@
+//! Opening a connection: connect, hello, compressor, login.
+//!
+//! The hello goes out as OP_MSG, as the handshake spec says (legacy `isMaster` with
+//! `helloOk: true`, or `hello` in load-balanced mode). A server older than 3.6 does not
+//! know OP_MSG and hangs up on it; then we connect again and ask with OP_QUERY, which
+//! every server answers.
+
+use bson::raw::cstr;
+use bson::{RawArrayBuf, RawDocumentBuf};
+use mongopool_wire::{
+    Compressor, Message, OpMsg, OpQuery, QueryFlags, DEFAULT_MAX_MESSAGE_SIZE_BYTES,
+};
+
+use crate::address::ServerAddress;
+use crate::auth::HandshakeAuth;
+use crate::connection::{next_request_id, Connection, ConnectionOptions};
+use crate::error::{Error, Result};
+use crate::hello_reply::HelloReply;
+use crate::reply_check::check_command_reply;
+
+/// Connects, runs the handshake and logs in.
+pub(crate) async fn establish(
+    address: &ServerAddress,
+    options: &ConnectionOptions,
+    id: u32,
+    generation: u32,
+) -> Result<Connection> {
+    let auth = HandshakeAuth::prepare(options.credential.as_ref(), options.key_cache)?;
+    let command = hello_command(options, &auth);
+    let timeout = options.connect.connect_timeout;
+    let establish = async {
+        let stream = crate::connect::connect(address, &options.connect).await?;
+        let mut framed = crate::connection::io_for_handshake(stream, options);
+        let reply = match hello_round_trip(&mut framed, &command, true).await {
+            Ok(reply) => reply,
+            // An OP_MSG-less server hangs up: ask again the old way.
+            Err(e) if e.is_network() && !e.is_timeout() => {
+                let stream = crate::connect::connect(address, &options.connect).await?;
+                framed = crate::connection::io_for_handshake(stream, options);
+                hello_round_trip(&mut framed, &command, false)
+                    .await
+                    .map_err(|_| e)?
+            }
+            Err(e) => return Err(e),
+        };
+        let hello = HelloReply::parse(reply)?;
+        let compressor = negotiate_compressor(&options.compressors, &hello.compression);
+        let mut conn = Connection::from_framed(
+            framed,
+            address.clone(),
+            hello,
+            compressor,
+            id,
+            generation,
+            options,
+        );
+        auth.finish(&mut conn, options.credential.as_ref()).await?;
+        Ok(conn)
+    };
+    match timeout {
+        Some(limit) => tokio::time::timeout(limit, establish)
+            .await
+            .map_err(|_| {
+                Error::timeout(format!(
+                    "opening a connection to {address} took longer than the connect timeout of {limit:?}"
+                ))
+            })?,
+        None => establish.await,
+    }
+}
+
+/// The first command on every connection.
+fn hello_command(options: &ConnectionOptions, auth: &HandshakeAuth) -> RawDocumentBuf {
+    let mut cmd = RawDocumentBuf::new();
+    if options.load_balanced {
+        cmd.append(cstr!("hello"), 1_i32);
+    } else {
+        cmd.append(cstr!("isMaster"), 1_i32);
+        cmd.append(cstr!("helloOk"), true);
+    }
+    cmd.append(cstr!("backpressure"), "2");
+    cmd.append(cstr!("client"), options.metadata.as_ref().clone());
+    if !options.compressors.is_empty() {
+        let mut names = RawArrayBuf::new();
+        for c in &options.compressors {
+            names.push(c.name());
+        }
+        cmd.append(cstr!("compression"), names);
+    }
+    if options.load_balanced {
+        cmd.append(cstr!("loadBalanced"), true);
+    }
+    auth.append_to_hello(&mut cmd);
+    cmd
+}
+
+/// Sends the hello as OP_MSG (`op_msg`) or as OP_QUERY on `admin.$cmd`, and reads
+/// the reply document. `ok: 0` is an error: the connection is not established.
+async fn hello_round_trip(
+    framed: &mut crate::connection::HandshakeStream,
+    command: &RawDocumentBuf,
+    op_msg: bool,
+) -> Result<RawDocumentBuf> {
+    let request_id = next_request_id();
+    let message = if op_msg {
+        let mut body = command.clone();
+        body.append(cstr!("$db"), "admin");
+        Message::Msg(OpMsg::new(body))
+    } else {
+        Message::Query(OpQuery {
+            flags: QueryFlags::default(),
+            full_collection_name: "admin.$cmd".into(),
+            number_to_skip: 0,
+            number_to_return: -1,
+            query: command.clone(),
+            return_fields_selector: None,
+        })
+    };
+    let mut buf = Vec::new();
+    message.encode(request_id, 0, &mut buf)?;
+    framed.write_all(&buf).await?;
+    let frame = framed.read_frame().await?;
+    let decoded = Message::decode(&frame, DEFAULT_MAX_MESSAGE_SIZE_BYTES)?;
+    if decoded.header.response_to != request_id {
+        return Err(Error::protocol(format!(
+            "hello reply answers request {}, but request {request_id} was sent",
+            decoded.header.response_to
+        )));
+    }
+    let reply = crate::connection::reply_document(decoded)?.document;
+    check_command_reply(&reply, &[])?;
+    Ok(reply)
+}
+
+/// The first of our compressors, in our order of preference, that the server
+/// accepted.
+fn negotiate_compressor(ours: &[Compressor], server: &[String]) -> Option<Compressor> {
+    ours.iter()
+        .find(|c| server.iter().any(|s| s.eq_ignore_ascii_case(c.name())))
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressor_negotiation_keeps_our_order() {
+        let ours = vec![Compressor::Zstd { level: None }, Compressor::Snappy];
+        assert_eq!(
+            negotiate_compressor(&ours, &["snappy".into(), "zstd".into()]),
+            Some(Compressor::Zstd { level: None })
+        );
+        assert_eq!(
+            negotiate_compressor(&ours, &["snappy".into()]),
+            Some(Compressor::Snappy)
+        );
+        assert_eq!(negotiate_compressor(&ours, &["zlib".into()]), None);
+        assert_eq!(negotiate_compressor(&[], &["zlib".into()]), None);
+    }
+}
