@@ -138,10 +138,11 @@ impl FromStr for AuthMechanism {
 #[derive(Clone, Default, PartialEq)]
 pub struct Credential {
     /// The user name. Required by SCRAM, MONGODB-CR, PLAIN and GSSAPI; optional for
-    /// MONGODB-X509 (the certificate's subject is used), MONGODB-AWS and MONGODB-OIDC.
+    /// MONGODB-X509 (the certificate's subject is used) and MONGODB-OIDC; forbidden for
+    /// MONGODB-AWS (whose credentials come from the environment).
     pub username: Option<String>,
-    /// The password. Required by SCRAM, MONGODB-CR and PLAIN; forbidden for
-    /// MONGODB-X509 and MONGODB-OIDC. Never printed.
+    /// The password. Required by SCRAM, MONGODB-CR and PLAIN; optional for GSSAPI;
+    /// forbidden for MONGODB-X509, MONGODB-AWS and MONGODB-OIDC. Never printed.
     pub password: Option<String>,
     /// The database that authenticates the user (`authSource`). When `None`, see
     /// [`Credential::resolved_source`].
@@ -339,19 +340,19 @@ impl Credential {
 
     fn check_aws(&self) -> Result<()> {
         self.require_external_source()?;
-        self.check_property_names(&["AWS_SESSION_TOKEN"])?;
-        if self.username.is_some() != self.password.is_some() {
+        // auth.md (2025-09-30): the credentials come from the environment or the AWS
+        // SDK; "if credentials are provided in the URI or client options, the driver
+        // MUST raise an error".
+        if self.username.is_some()
+            || self.password.is_some()
+            || self.mechanism_property("AWS_SESSION_TOKEN").is_some()
+        {
             return Err(Error::configuration(
-                "MONGODB-AWS takes both an access key id (user name) and a secret access key \
-                 (password), or neither",
+                "MONGODB-AWS takes no user name, password or AWS_SESSION_TOKEN: its credentials \
+                 come from the environment",
             ));
         }
-        if self.mechanism_property("AWS_SESSION_TOKEN").is_some() && self.username.is_none() {
-            return Err(Error::configuration(
-                "MONGODB-AWS takes AWS_SESSION_TOKEN only with an access key id and a secret access key",
-            ));
-        }
-        Ok(())
+        self.check_property_names(&[])
     }
 
     fn check_oidc(&self) -> Result<()> {
@@ -578,14 +579,20 @@ mod tests {
             ..Default::default()
         };
         c.validate().unwrap();
-        c.username = Some("AKID".into());
+        c.source = Some("admin".into());
         assert!(c.validate().is_err());
-        c.password = Some("secret".into());
-        c.mechanism_properties = Some(doc! {"AWS_SESSION_TOKEN": "token"});
-        c.validate().unwrap();
-        c.username = None;
-        c.password = None;
-        assert!(c.validate().is_err());
+        c.source = None;
+        for (user, password, token) in [
+            (Some("AKID"), None, None),
+            (Some("AKID"), Some("secret"), None),
+            (None, None, Some("token")),
+            (Some("AKID"), Some("secret"), Some("token")),
+        ] {
+            c.username = user.map(Into::into);
+            c.password = password.map(Into::into);
+            c.mechanism_properties = token.map(|t| doc! {"AWS_SESSION_TOKEN": t});
+            assert!(c.validate().is_err(), "{user:?} {password:?} {token:?}");
+        }
     }
 
     #[test]
