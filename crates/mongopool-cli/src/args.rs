@@ -55,21 +55,17 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
     let mut count = None;
     let mut positional = Vec::new();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
             "--help" | "-h" => return Ok(Parsed::Help(USAGE)),
             "--uri" => uri = Some(value("--uri")?),
             "--db" => db = Some(value("--db")?),
             "--count" => {
                 let v = value("--count")?;
-                let n: u32 = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("--count takes a positive whole number, not {v:?}"))?;
+                let n: u32 =
+                    v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                        format!("--count takes a positive whole number, not {v:?}")
+                    })?;
                 count = Some(n);
             }
             other if other.starts_with("--") => return Err(format!("unknown option {other}")),

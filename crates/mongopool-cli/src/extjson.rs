@@ -33,15 +33,21 @@ mod tests {
 
     #[test]
     fn round_trips_types() {
-        let doc = parse_document(r#"{"find": "c", "filter": {"n": {"$numberLong": "5"}}, "limit": 1}"#)
-            .unwrap();
+        let doc =
+            parse_document(r#"{"find": "c", "filter": {"n": {"$numberLong": "5"}}, "limit": 1}"#)
+                .unwrap();
         assert_eq!(doc.get_str("find").unwrap(), "c");
-        assert_eq!(
-            doc.get_document("filter").unwrap().get_i64("n").unwrap(),
-            5
-        );
+        assert_eq!(doc.get_document("filter").unwrap().get_i64("n").unwrap(), 5);
         let out = to_relaxed_json(doc).unwrap();
         assert!(out.contains("\"find\": \"c\""), "{out}");
+    }
+
+    #[test]
+    fn keeps_key_order() {
+        // The first key is the command's name: sorting keys would change the command.
+        let doc = parse_document(r#"{"insert": "c", "documents": [{"b": 1, "a": 2}]}"#).unwrap();
+        let keys: Vec<_> = doc.iter().map(|e| e.unwrap().0.as_str().to_owned()).collect();
+        assert_eq!(keys, ["insert", "documents"]);
     }
 
     #[test]

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     match runtime.block_on(commands::run(parsed)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("mongopool: {}", one_line(&e));
+            eprintln!("mongopool: {}", one_line(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -9,8 +9,8 @@ use mongopool_wire::Compressor;
 
 use crate::client_metadata::ClientMetadata;
 use crate::connect::ConnectOptions;
-use crate::credential::Credential;
 use crate::connection_string::ConnectionString;
+use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::tls::{TlsConfig, TlsOptions};
 
@@ -62,8 +62,7 @@ impl ConnectionOptions {
                 cert_key_file: o.tls_certificate_key_file.clone(),
                 allow_invalid_certificates: insecure
                     || o.tls_allow_invalid_certificates.unwrap_or(false),
-                allow_invalid_hostnames: insecure
-                    || o.tls_allow_invalid_hostnames.unwrap_or(false),
+                allow_invalid_hostnames: insecure || o.tls_allow_invalid_hostnames.unwrap_or(false),
             }
         });
         let compressors = o
@@ -72,8 +71,9 @@ impl ConnectionOptions {
             .flatten()
             .map(|c| match Compressor::from_name(c.name()) {
                 Some(Compressor::Zlib { .. }) => match o.zlib_compression_level {
-                    Some(level) => Compressor::zlib(level)
-                        .map_err(|e| Error::configuration(e.to_string())),
+                    Some(level) => {
+                        Compressor::zlib(level).map_err(|e| Error::configuration(e.to_string()))
+                    }
                     None => Ok(Compressor::Zlib { level: None }),
                 },
                 Some(other) => Ok(other),
