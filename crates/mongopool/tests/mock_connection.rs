@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use bson::{doc, rawdoc, Bson, Document};
 use mongopool::connection::Broken;
-use mongopool::{
-    CommandOptions, ConnectionOptions, ErrorKind, ReadPreference, ReadPreferenceMode,
-};
+use mongopool::{CommandOptions, ConnectionOptions, ErrorKind, ReadPreference, ReadPreferenceMode};
 use mongopool_testkit::mock::{
     Action, Behavior, ClosedBy, ConnectionEvent, MockServer, Reply, Request, ResponseTo,
     ScramMechanism, ScramServer,
@@ -21,9 +19,7 @@ use mongopool_testkit::mock::{
 use mongopool_wire::{Compressor, Message, MsgFlags, OpCode, QueryFlags};
 use tokio::time::Instant;
 
-use mock_support::{
-    after_handshake, connect, connect_with, insert, ping, start_unix, update,
-};
+use mock_support::{after_handshake, connect, connect_with, insert, ping, start_unix, update};
 
 fn defaults() -> CommandOptions {
     CommandOptions::default()
@@ -40,7 +36,12 @@ async fn an_acknowledged_legacy_insert_sends_both_messages_and_reads_get_last_er
     .await
     .unwrap();
     let mut conn = connect(&server).await;
-    let write = insert("test", "people", vec![rawdoc! {"_id": 1, "name": "ada"}], true);
+    let write = insert(
+        "test",
+        "people",
+        vec![rawdoc! {"_id": 1, "name": "ada"}],
+        true,
+    );
 
     let result = conn
         .legacy_write(write.request_id, &write.bytes, write.max_doc_size, true)
@@ -77,7 +78,13 @@ async fn a_legacy_update_reports_updated_existing_and_upserted() {
     .unwrap();
     let mut conn = connect(&server).await;
 
-    let write = update("test", "c", rawdoc! {"x": 1}, rawdoc! {"$set": {"y": 2}}, false);
+    let write = update(
+        "test",
+        "c",
+        rawdoc! {"x": 1},
+        rawdoc! {"$set": {"y": 2}},
+        false,
+    );
     let updated = conn
         .legacy_write(write.request_id, &write.bytes, write.max_doc_size, true)
         .await
@@ -86,7 +93,13 @@ async fn a_legacy_update_reports_updated_existing_and_upserted() {
     assert_eq!((updated.n, updated.updated_existing), (3, Some(true)));
     assert_eq!(updated.upserted, None);
 
-    let write = update("test", "c", rawdoc! {"x": 9}, rawdoc! {"$set": {"y": 2}}, true);
+    let write = update(
+        "test",
+        "c",
+        rawdoc! {"x": 9},
+        rawdoc! {"$set": {"y": 2}},
+        true,
+    );
     let upserted = conn
         .legacy_write(write.request_id, &write.bytes, write.max_doc_size, true)
         .await
@@ -100,7 +113,11 @@ async fn a_legacy_update_reports_updated_existing_and_upserted() {
         .filter(|r| r.op_code() == OpCode::Update)
         .collect();
     assert_eq!(updates.len(), 2);
-    assert_eq!(updates[1].flags() & 1, 1, "the second update has the Upsert bit");
+    assert_eq!(
+        updates[1].flags() & 1,
+        1,
+        "the second update has the Upsert bit"
+    );
 }
 
 #[tokio::test]
@@ -144,7 +161,10 @@ async fn a_wtimeout_from_get_last_error_is_a_write_concern_error() {
         panic!("expected a write failure: {err:?}")
     };
     assert!(failure.write_errors.is_empty());
-    let wc = failure.write_concern_error.as_ref().expect("a write concern error");
+    let wc = failure
+        .write_concern_error
+        .as_ref()
+        .expect("a write concern error");
     assert_eq!(wc.code, 64);
     assert_eq!(wc.message, "waiting for replication timed out");
     assert!(conn.is_usable());
@@ -182,7 +202,12 @@ async fn a_legacy_write_to_a_wire_14_server_is_unsupported_and_not_sent() {
         for acknowledged in [true, false] {
             let write = insert("test", "people", vec![rawdoc! {"_id": 4}], acknowledged);
             let err = conn
-                .legacy_write(write.request_id, &write.bytes, write.max_doc_size, acknowledged)
+                .legacy_write(
+                    write.request_id,
+                    &write.bytes,
+                    write.max_doc_size,
+                    acknowledged,
+                )
                 .await
                 .unwrap_err();
             assert!(
@@ -310,8 +335,33 @@ async fn commands_to_a_wire_5_server_go_as_op_query_with_slave_ok_when_asked() {
 }
 
 #[tokio::test]
+async fn send_message_then_receive_message_reads_the_reply() {
+    let server = MockServer::start(Behavior::legacy(5)).await.unwrap();
+    let mut conn = connect(&server).await;
+    let request_id = mongopool::connection::next_request_id();
+    let mut bytes = Vec::new();
+    Message::Query(mongopool_wire::OpQuery::command(
+        "test",
+        rawdoc! {"ping": 1},
+    ))
+    .encode(request_id, 0, &mut bytes)
+    .unwrap();
+    conn.send_message(&bytes, 0).await.unwrap();
+    assert!(!conn.is_usable(), "a reply is pending");
+    let decoded = conn.receive_message(request_id).await.unwrap();
+    assert_eq!(decoded.header.response_to, request_id);
+    let Message::Reply(reply) = decoded.message else {
+        panic!("expected OP_REPLY: {decoded:?}")
+    };
+    assert_eq!(reply.documents[0].get_f64("ok").unwrap(), 1.0);
+    assert!(conn.is_usable());
+}
+
+#[tokio::test]
 async fn a_wire_5_mongos_gets_the_query_wrapper_when_the_mode_needs_it() {
-    let server = MockServer::start(Behavior::legacy(5).mongos()).await.unwrap();
+    let server = MockServer::start(Behavior::legacy(5).mongos())
+        .await
+        .unwrap();
     let mut conn = connect(&server).await;
     assert!(conn.hello().is_mongos);
     let tagged = ReadPreference {
@@ -363,17 +413,84 @@ async fn a_wire_5_mongos_gets_the_query_wrapper_when_the_mode_needs_it() {
         let request = server.journal().requests().pop().unwrap();
         assert_eq!(request.op_code(), OpCode::Query);
         assert_eq!(
-            request.query_flags().unwrap().contains(QueryFlags::SECONDARY_OK),
+            request
+                .query_flags()
+                .unwrap()
+                .contains(QueryFlags::SECONDARY_OK),
             slave_ok,
             "{options:?}"
         );
-        assert_eq!(request.has_query_wrapper(), wrapper.is_some(), "{options:?}");
+        assert_eq!(
+            request.has_query_wrapper(),
+            wrapper.is_some(),
+            "{options:?}"
+        );
         assert_eq!(request.read_preference(), wrapper, "{options:?}");
         assert_eq!(
             request.command_document(),
             Some(doc! {"count": "c"}),
             "the command itself is unchanged inside the wrapper"
         );
+    }
+}
+
+#[tokio::test]
+async fn an_op_reply_query_failure_is_an_operation_failure_of_its_kind() {
+    let server = MockServer::start(Behavior::legacy(5).on("count", |_, _| {
+        Reply::new(doc! {"$err": "not master and slaveOk=false", "code": 13435})
+            .query_failure()
+            .into()
+    }))
+    .await
+    .unwrap();
+    let mut conn = connect(&server).await;
+    let err = conn
+        .command("test", &rawdoc! {"count": "c"}, &defaults())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_primary(), "{err:?}");
+    assert_eq!(err.code(), Some(13435));
+    assert!(
+        conn.is_usable(),
+        "the server answered: the connection is in step"
+    );
+}
+
+#[tokio::test]
+async fn op_msg_commands_carry_db_and_the_read_preference_where_needed() {
+    let plain = MockServer::start(Behavior::modern()).await.unwrap();
+    let mongos = MockServer::start(Behavior::modern().mongos())
+        .await
+        .unwrap();
+    let secondary = CommandOptions {
+        read_preference: ReadPreference::with_mode(ReadPreferenceMode::Secondary),
+        ..defaults()
+    };
+    let secondary_ok = CommandOptions {
+        secondary_ok: true,
+        ..defaults()
+    };
+    let cases = [
+        (&plain, defaults(), None),
+        (
+            &plain,
+            secondary_ok.clone(),
+            Some(doc! {"mode": "primaryPreferred"}),
+        ),
+        (&plain, secondary.clone(), Some(doc! {"mode": "secondary"})),
+        (&mongos, defaults(), None),
+        (&mongos, secondary_ok, None),
+        (&mongos, secondary, Some(doc! {"mode": "secondary"})),
+    ];
+    for (server, options, read_preference) in cases {
+        let mut conn = connect(server).await;
+        conn.command("test", &rawdoc! {"find": "c"}, &options)
+            .await
+            .unwrap();
+        let request = server.journal().requests().pop().unwrap();
+        assert_eq!(request.op_code(), OpCode::Msg);
+        assert_eq!(request.db(), Some("test"));
+        assert_eq!(request.read_preference(), read_preference, "{options:?}");
     }
 }
 
@@ -389,7 +506,10 @@ async fn a_hang_up_mid_reply_is_a_connection_failure_and_breaks_the_connection()
     .unwrap();
     let mut conn = connect(&server).await;
 
-    let err = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
+    let err = conn
+        .command("admin", &ping(), &defaults())
+        .await
+        .unwrap_err();
     assert!(err.is_network() && !err.is_timeout(), "{err:?}");
     assert!(!conn.is_usable());
     assert_eq!(conn.broken(), Some(Broken::Network));
@@ -398,24 +518,30 @@ async fn a_hang_up_mid_reply_is_a_connection_failure_and_breaks_the_connection()
         .journal()
         .events()
         .into_iter()
-        .filter_map(|e| match e {
+        .rev()
+        .find_map(|e| match e {
             ConnectionEvent::Sent { bytes, .. } => Some(bytes),
             _ => None,
         })
-        .last()
         .unwrap();
-    assert!(partial > 16, "the header and part of the body went out: {partial}");
+    assert!(
+        partial > 16,
+        "the header and part of the body went out: {partial}"
+    );
 
-    let again = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
+    let again = conn
+        .command("admin", &ping(), &defaults())
+        .await
+        .unwrap_err();
     assert!(again.is_network(), "{again:?}");
     assert_eq!(server.journal().count("ping"), 1, "nothing more was sent");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_slow_reply_is_a_network_timeout_after_the_socket_timeout() {
-    let (server, _dir) = start_unix(
-        Behavior::modern().on("ping", |_, default| default.after(Duration::from_secs(3600))),
-    )
+    let (server, _dir) = start_unix(Behavior::modern().on("ping", |_, default| {
+        default.after(Duration::from_secs(3600))
+    }))
     .await;
     let options = ConnectionOptions::builder()
         .socket_timeout(Some(Duration::from_secs(5)))
@@ -424,7 +550,10 @@ async fn a_slow_reply_is_a_network_timeout_after_the_socket_timeout() {
     let mut conn = connect_with(&server, &options).await.unwrap();
 
     let started = Instant::now();
-    let err = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
+    let err = conn
+        .command("admin", &ping(), &defaults())
+        .await
+        .unwrap_err();
     assert!(err.is_timeout(), "{err:?}");
     assert_eq!(started.elapsed(), Duration::from_secs(5));
     assert!(!conn.is_usable());
@@ -436,7 +565,26 @@ async fn a_slow_reply_is_a_network_timeout_after_the_socket_timeout() {
     );
 }
 
-/// A frame of `length` (as announced) answering `response_to` with `op_code`.
+#[tokio::test(start_paused = true)]
+async fn a_hello_that_never_comes_back_times_out_the_connect() {
+    let (server, _dir) =
+        start_unix(Behavior::modern().on("isMaster", |_, _| Action::Nothing)).await;
+    let options = ConnectionOptions::builder()
+        .connect_timeout(Some(Duration::from_secs(10)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = connect_with(&server, &options).await.unwrap_err();
+    assert!(err.is_timeout(), "{err:?}");
+    assert_eq!(started.elapsed(), Duration::from_secs(10));
+    assert_eq!(
+        server.journal().snapshot().connections(),
+        1,
+        "a timeout is not a reason to retry with OP_QUERY"
+    );
+}
+
+/// A frame answering `response_to` with `op_code` and `body`.
 fn frame(response_to: i32, op_code: i32, body: &[u8]) -> Vec<u8> {
     let length = i32::try_from(16 + body.len()).unwrap();
     let mut bytes = Vec::new();
@@ -458,17 +606,23 @@ async fn garbage_replies_are_protocol_errors_and_break_the_connection() {
         |_| b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
     ];
     for make in garbage {
-        let server = MockServer::start(
-            Behavior::modern().on("ping", move |request, _| Action::Raw(make(request.request_id))),
-        )
+        let server = MockServer::start(Behavior::modern().on("ping", move |request, _| {
+            Action::Raw(make(request.request_id))
+        }))
         .await
         .unwrap();
         let mut conn = connect(&server).await;
-        let err = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
+        let err = conn
+            .command("admin", &ping(), &defaults())
+            .await
+            .unwrap_err();
         assert!(err.is_protocol() && err.closes_connection(), "{err:?}");
         assert!(!conn.is_usable());
         assert_eq!(conn.broken(), Some(Broken::Protocol));
-        let again = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
+        let again = conn
+            .command("admin", &ping(), &defaults())
+            .await
+            .unwrap_err();
         assert!(again.is_network(), "{again:?}");
         assert_eq!(server.journal().count("ping"), 1);
     }
@@ -484,7 +638,10 @@ async fn a_reply_to_another_request_is_a_protocol_error() {
     .await
     .unwrap();
     let mut conn = connect(&server).await;
-    let err = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
+    let err = conn
+        .command("admin", &ping(), &defaults())
+        .await
+        .unwrap_err();
     assert!(err.is_protocol(), "{err:?}");
     assert!(err.to_string().contains("answers request"), "{err}");
     assert_eq!(conn.broken(), Some(Broken::Protocol));
@@ -576,7 +733,10 @@ async fn a_command_dropped_after_sending_leaves_the_connection_abandoned() {
         conn.command("admin", &ping(), &defaults()),
     )
     .await;
-    assert!(abandoned.is_err(), "the reply comes after 10 s: {abandoned:?}");
+    assert!(
+        abandoned.is_err(),
+        "the reply comes after 10 s: {abandoned:?}"
+    );
     assert!(!conn.is_usable());
     assert_eq!(conn.broken(), Some(Broken::Abandoned));
 
@@ -589,8 +749,29 @@ async fn a_command_dropped_after_sending_leaves_the_connection_abandoned() {
         .command("admin", &rawdoc! {"buildInfo": 1}, &defaults())
         .await
         .unwrap_err();
-    assert!(err.is_network(), "refused, not answered with the stale reply: {err:?}");
+    assert!(
+        err.is_network(),
+        "refused, not answered with the stale reply: {err:?}"
+    );
     assert_eq!(server.journal().count("buildInfo"), 0, "nothing was sent");
+}
+
+#[tokio::test(start_paused = true)]
+async fn receive_message_after_an_abandoned_command_errors_instead_of_waiting() {
+    let (server, _dir) = start_unix(Behavior::modern().on("ping", |_, _| Action::Nothing)).await;
+    let mut conn = connect(&server).await;
+    let abandoned = tokio::time::timeout(
+        Duration::from_secs(1),
+        conn.command("admin", &ping(), &defaults()),
+    )
+    .await;
+    assert!(abandoned.is_err());
+    assert_eq!(conn.broken(), Some(Broken::Abandoned));
+    // No send_message asked for a reply: there is nothing legitimate to read.
+    let received = tokio::time::timeout(Duration::from_secs(60), conn.receive_message(1))
+        .await
+        .expect("receive_message waited for the reply of an abandoned command");
+    assert!(received.unwrap_err().is_network());
 }
 
 #[tokio::test]
@@ -608,7 +789,10 @@ async fn a_command_dropped_by_select_leaves_the_connection_abandoned() {
         () = journal.wait_until(|e| e.requests.iter().any(|r| r.is_command("ping")).then_some(())) => {}
     }
     assert_eq!(conn.broken(), Some(Broken::Abandoned));
-    let err = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
+    let err = conn
+        .command("admin", &ping(), &defaults())
+        .await
+        .unwrap_err();
     assert!(err.is_network(), "{err:?}");
     assert_eq!(journal.count("ping"), 1);
 }
@@ -634,11 +818,10 @@ fn batch_number(reply: &bson::RawDocument) -> i32 {
 
 #[tokio::test]
 async fn an_exhaust_stream_is_read_to_its_end() {
-    let server = MockServer::start(
-        Behavior::modern().on("getMore", |_, _| Action::exhaust(batches(4))),
-    )
-    .await
-    .unwrap();
+    let server =
+        MockServer::start(Behavior::modern().on("getMore", |_, _| Action::exhaust(batches(4))))
+            .await
+            .unwrap();
     let mut conn = connect(&server).await;
     let get_more = rawdoc! {"getMore": 7_i64, "collection": "c"};
 
@@ -648,14 +831,24 @@ async fn an_exhaust_stream_is_read_to_its_end() {
         .unwrap();
     assert_eq!(batch_number(&first), 1);
     assert!(conn.is_exhausting() && !conn.is_usable());
-    let busy = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
-    assert!(matches!(busy.kind(), ErrorKind::Unsupported { .. }), "{busy:?}");
+    let busy = conn
+        .command("admin", &ping(), &defaults())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(busy.kind(), ErrorKind::Unsupported { .. }),
+        "{busy:?}"
+    );
 
     let mut rest = Vec::new();
     while let Some(reply) = conn.next_exhaust_reply().await.unwrap() {
         rest.push(batch_number(&reply));
     }
-    assert_eq!(rest, vec![2, 3, 4], "three replies came with moreToCome, then the last");
+    assert_eq!(
+        rest,
+        vec![2, 3, 4],
+        "three replies came with moreToCome, then the last"
+    );
     assert!(!conn.is_exhausting() && conn.is_usable());
 
     let request = server
@@ -669,7 +862,11 @@ async fn an_exhaust_stream_is_read_to_its_end() {
         .unwrap()
         .contains(MsgFlags::EXHAUST_ALLOWED));
     conn.command("admin", &ping(), &defaults()).await.unwrap();
-    assert_eq!(server.journal().count("ping"), 1, "the refused ping was not sent");
+    assert_eq!(
+        server.journal().count("ping"),
+        1,
+        "the refused ping was not sent"
+    );
 }
 
 #[tokio::test]
@@ -718,12 +915,19 @@ async fn send_unacknowledged_sets_more_to_come_and_waits_for_nothing() {
     assert!(conn.is_usable());
 
     let reply = conn.command("admin", &ping(), &defaults()).await.unwrap();
-    assert_eq!(reply.get_document("echo").unwrap().get_i32("ping").unwrap(), 1);
+    assert_eq!(
+        reply.get_document("echo").unwrap().get_i32("ping").unwrap(),
+        1
+    );
     let sent = after_handshake(server.journal());
     assert_eq!(sent.len(), 2);
     assert!(sent[0].is_command("insert") && sent[0].more_to_come());
     assert!(!sent[1].more_to_come());
-    assert_eq!(server.journal().snapshot().sends_on(0), 2, "hello and ping only");
+    assert_eq!(
+        server.journal().snapshot().sends_on(0),
+        2,
+        "hello and ping only"
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -751,10 +955,20 @@ async fn the_agreed_compressor_compresses_commands_but_never_the_hello() {
     let requests = server.journal().requests();
     assert_eq!(requests.len(), 2);
     assert!(requests[0].is_command("isMaster"));
-    let offered = requests[0].command().unwrap().get_array("compression").unwrap();
-    let offered: Vec<&str> = offered.into_iter().map(|v| v.unwrap().as_str().unwrap()).collect();
+    let offered = requests[0]
+        .command()
+        .unwrap()
+        .get_array("compression")
+        .unwrap();
+    let offered: Vec<&str> = offered
+        .into_iter()
+        .map(|v| v.unwrap().as_str().unwrap())
+        .collect();
     assert_eq!(offered, vec!["zstd", "snappy"]);
-    assert_eq!(requests[0].compressor, None, "the hello is never compressed");
+    assert_eq!(
+        requests[0].compressor, None,
+        "the hello is never compressed"
+    );
     assert_eq!(requests[1].compressor, Some(Compressor::Snappy));
 }
 
@@ -771,7 +985,10 @@ async fn compressed_replies_are_unwrapped_even_for_the_hello() {
         let mut conn = connect(&server).await;
         assert_eq!(conn.compressor(), None, "nothing was offered");
         let reply = conn.command("admin", &ping(), &defaults()).await.unwrap();
-        assert_eq!(reply.get_document("echo").unwrap().get_i32("ping").unwrap(), 1);
+        assert_eq!(
+            reply.get_document("echo").unwrap().get_i32("ping").unwrap(),
+            1
+        );
         assert!(server
             .journal()
             .requests()
@@ -804,9 +1021,17 @@ async fn login_commands_are_never_compressed() {
     let names: Vec<&str> = requests.iter().map(|r| r.command_name().unwrap()).collect();
     assert_eq!(names, vec!["isMaster", "saslStart", "saslContinue", "ping"]);
     for r in &requests[..3] {
-        assert_eq!(r.compressor, None, "{} must not be compressed", r.command_name().unwrap());
+        assert_eq!(
+            r.compressor,
+            None,
+            "{} must not be compressed",
+            r.command_name().unwrap()
+        );
     }
-    assert_eq!(requests[3].compressor, Some(Compressor::Zlib { level: None }));
+    assert_eq!(
+        requests[3].compressor,
+        Some(Compressor::Zlib { level: None })
+    );
 }
 
 // ---------------------------------------------------------------------------------
@@ -820,12 +1045,21 @@ async fn a_unix_socket_server_serves_and_shuts_down() {
         .await
         .unwrap();
     let mut conn = connect(&server).await;
-    assert!(matches!(conn.address(), mongopool::ServerAddress::Unix { .. }));
+    assert!(matches!(
+        conn.address(),
+        mongopool::ServerAddress::Unix { .. }
+    ));
     conn.command("admin", &ping(), &defaults()).await.unwrap();
     assert_eq!(server.journal().count("ping"), 1);
 
     server.shutdown().await;
     assert!(!path.exists(), "the socket file is removed");
-    let err = conn.command("admin", &ping(), &defaults()).await.unwrap_err();
-    assert!(err.is_network(), "the server closed the connection: {err:?}");
+    let err = conn
+        .command("admin", &ping(), &defaults())
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_network(),
+        "the server closed the connection: {err:?}"
+    );
 }

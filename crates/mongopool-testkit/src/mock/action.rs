@@ -56,7 +56,11 @@ impl Action {
                 .enumerate()
                 .map(|(i, d)| {
                     let reply = Reply::new(d).response_to(ResponseTo::PreviousReply);
-                    Action::Reply(if i < last { reply.more_to_come() } else { reply })
+                    Action::Reply(if i < last {
+                        reply.more_to_come()
+                    } else {
+                        reply
+                    })
                 })
                 .collect(),
         )

@@ -73,10 +73,12 @@ impl Behavior {
         Behavior::with_wire_version(MODERN_WIRE_VERSION)
     }
 
-    /// A server of `max_wire_version` from before 5.1: below 6 it speaks OP_QUERY
-    /// only and hangs up on OP_MSG, as those servers do; it accepts OP_INSERT,
-    /// OP_UPDATE and OP_DELETE without a word and answers a following `getlasterror`
-    /// from the script of [`Behavior::last_error`].
+    /// A server of `max_wire_version`, behaving as servers of that version do:
+    /// below 6 it speaks OP_QUERY only and hangs up on OP_MSG; below 14 (MongoDB
+    /// 5.1) it accepts OP_INSERT, OP_UPDATE and OP_DELETE without a word and answers
+    /// a following `getlasterror` from the script of [`Behavior::last_error`]; from
+    /// 14 on it is [`Behavior::modern`] with another version number. Below 7 the
+    /// hello has no `saslSupportedMechs`, below 9 no speculative authentication.
     pub fn legacy(max_wire_version: i32) -> Self {
         Behavior::with_wire_version(max_wire_version)
     }
@@ -177,7 +179,10 @@ impl Behavior {
         match &request.message {
             Message::Msg(_) if !self.speaks_op_msg() => Action::HangUp,
             Message::Msg(_) if request.more_to_come() => Action::Nothing,
-            Message::Insert(_) | Message::Update(_) | Message::Delete(_) | Message::KillCursors(_) => {
+            Message::Insert(_)
+            | Message::Update(_)
+            | Message::Delete(_)
+            | Message::KillCursors(_) => {
                 if self.accepts_legacy_opcodes() {
                     Action::Nothing
                 } else {
@@ -205,7 +210,9 @@ impl Behavior {
         let name = request.command_name().unwrap_or("");
         let lower = name.to_ascii_lowercase();
         let is_hello = lower == "hello" || lower == "ismaster";
-        if matches!(request.message, Message::Query(_)) && !self.accepts_legacy_opcodes() && !is_hello
+        if matches!(request.message, Message::Query(_))
+            && !self.accepts_legacy_opcodes()
+            && !is_hello
         {
             return Action::error(
                 352,
@@ -237,11 +244,15 @@ impl Behavior {
             ),
             "saslcontinue" => Action::reply(
                 self.answer_auth(request.connection, db, command)
-                    .unwrap_or_else(|| error_document(17, "ProtocolError", "No SASL session state found")),
+                    .unwrap_or_else(|| {
+                        error_document(17, "ProtocolError", "No SASL session state found")
+                    }),
             ),
             "getnonce" => Action::reply(
                 self.answer_auth(request.connection, db, command)
-                    .unwrap_or_else(|| error_document(59, "CommandNotFound", "no such command: 'getnonce'")),
+                    .unwrap_or_else(|| {
+                        error_document(59, "CommandNotFound", "no such command: 'getnonce'")
+                    }),
             ),
             "buildinfo" => Action::reply(build_info(self.max_wire_version)),
             _ => {
@@ -281,9 +292,11 @@ fn compress_replies(action: Action, compressor: Compressor) -> Action {
         Action::Reply(r) => Action::Reply(r.compressed_by_default(compressor)),
         Action::HalfThenHangUp(r) => Action::HalfThenHangUp(r.compressed_by_default(compressor)),
         Action::Delay(d, a) => Action::Delay(d, Box::new(compress_replies(*a, compressor))),
-        Action::Sequence(v) => {
-            Action::Sequence(v.into_iter().map(|a| compress_replies(a, compressor)).collect())
-        }
+        Action::Sequence(v) => Action::Sequence(
+            v.into_iter()
+                .map(|a| compress_replies(a, compressor))
+                .collect(),
+        ),
         other => other,
     }
 }

@@ -42,7 +42,11 @@ pub(crate) fn hello_reply(
     reply.insert("maxMessageSizeBytes", 48_000_000);
     reply.insert(
         "maxWriteBatchSize",
-        if v >= SESSIONS_WIRE_VERSION { 100_000 } else { 1000 },
+        if v >= SESSIONS_WIRE_VERSION {
+            100_000
+        } else {
+            1000
+        },
     );
     reply.insert("localTime", DateTime::now());
     if v >= SESSIONS_WIRE_VERSION {
@@ -97,7 +101,10 @@ fn sasl_supported_mechs(
     command: &RawDocument,
     auth: &[std::sync::Arc<dyn AuthResponder>],
 ) -> Option<Vec<Bson>> {
-    let (db, user) = command.get_str("saslSupportedMechs").ok()?.split_once('.')?;
+    let (db, user) = command
+        .get_str("saslSupportedMechs")
+        .ok()?
+        .split_once('.')?;
     let mut mechs: Vec<String> = Vec::new();
     for responder in auth {
         for m in responder.mechanisms_for(db, user) {
@@ -117,8 +124,7 @@ fn speculative_answer(
     connection: usize,
     auth: &[std::sync::Arc<dyn AuthResponder>],
 ) -> Option<Document> {
-    let Ok(Some(RawBsonRef::Document(speculative))) = command.get("speculativeAuthenticate")
-    else {
+    let Ok(Some(RawBsonRef::Document(speculative))) = command.get("speculativeAuthenticate") else {
         return None;
     };
     let mut answer = auth

@@ -90,7 +90,9 @@ impl Entries {
     pub fn sends_on(&self, connection: usize) -> usize {
         self.events
             .iter()
-            .filter(|e| matches!(e, ConnectionEvent::Sent { connection: c, .. } if *c == connection))
+            .filter(
+                |e| matches!(e, ConnectionEvent::Sent { connection: c, .. } if *c == connection),
+            )
             .count()
     }
 

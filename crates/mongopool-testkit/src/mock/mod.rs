@@ -38,8 +38,7 @@ mod session;
 
 pub use action::{error_document, Action};
 pub use auth::{
-    auth_failed, AuthResponder, MongoCrServer, PlainServer, ScramMechanism, ScramServer,
-    ScramStats,
+    auth_failed, AuthResponder, MongoCrServer, PlainServer, ScramMechanism, ScramServer, ScramStats,
 };
 pub use behavior::{Behavior, MODERN_WIRE_VERSION};
 pub use handler::Handler;

@@ -171,3 +171,115 @@ impl From<Document> for Reply {
         Reply::new(document)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bson::{doc, rawdoc};
+    use mongopool_wire::{OpCode, OpQuery, DEFAULT_MAX_MESSAGE_SIZE_BYTES};
+
+    use super::*;
+
+    fn request(message: Message, compressor: Option<Compressor>) -> Request {
+        Request {
+            connection: 0,
+            request_id: 77,
+            response_to: 0,
+            compressor,
+            message,
+        }
+    }
+
+    fn decode(frame: &[u8]) -> mongopool_wire::Decoded {
+        Message::decode(frame, DEFAULT_MAX_MESSAGE_SIZE_BYTES).unwrap()
+    }
+
+    #[test]
+    fn replies_match_the_request_opcode_and_answer_it() {
+        let msg = request(
+            Message::Msg(OpMsg::new(rawdoc! {"ping": 1, "$db": "a"})),
+            None,
+        );
+        let query = request(
+            Message::Query(OpQuery::command("a", rawdoc! {"ping": 1})),
+            None,
+        );
+        let reply = Reply::new(doc! {"ok": 1.0});
+        let d = decode(&reply.encode(&msg, 5, None).unwrap());
+        assert_eq!((d.header.request_id, d.header.response_to), (5, 77));
+        assert_eq!(d.message.op_code(), OpCode::Msg);
+        let d = decode(&reply.encode(&query, 6, None).unwrap());
+        assert_eq!(d.message.op_code(), OpCode::Reply);
+        let d = decode(&reply.clone().as_op_reply().encode(&msg, 7, None).unwrap());
+        assert_eq!(d.message.op_code(), OpCode::Reply);
+        let d = decode(&reply.as_op_msg().encode(&query, 8, None).unwrap());
+        assert_eq!(d.message.op_code(), OpCode::Msg);
+    }
+
+    #[test]
+    fn compression_follows_the_request_unless_told_otherwise() {
+        let compressed = request(
+            Message::Msg(OpMsg::new(rawdoc! {"ping": 1, "$db": "a"})),
+            Some(Compressor::Snappy),
+        );
+        let reply = Reply::new(doc! {"ok": 1.0});
+        let d = decode(&reply.encode(&compressed, 1, None).unwrap());
+        assert_eq!(d.compressor, Some(Compressor::Snappy));
+        let d = decode(
+            &reply
+                .clone()
+                .uncompressed()
+                .encode(&compressed, 1, None)
+                .unwrap(),
+        );
+        assert_eq!(d.compressor, None);
+        let zlib = Compressor::Zlib { level: None };
+        let d = decode(
+            &reply
+                .clone()
+                .compressed_by_default(zlib)
+                .encode(&compressed, 1, None)
+                .unwrap(),
+        );
+        assert_eq!(d.compressor, Some(zlib));
+        let d = decode(
+            &reply
+                .uncompressed()
+                .compressed_by_default(zlib)
+                .encode(&compressed, 1, None)
+                .unwrap(),
+        );
+        assert_eq!(d.compressor, None, "an explicit choice wins");
+    }
+
+    #[test]
+    fn flags_and_response_to() {
+        let msg = request(
+            Message::Msg(OpMsg::new(rawdoc! {"ping": 1, "$db": "a"})),
+            None,
+        );
+        let chained = Reply::new(doc! {"ok": 1.0})
+            .more_to_come()
+            .response_to(ResponseTo::PreviousReply);
+        let d = decode(&chained.encode(&msg, 9, Some(8)).unwrap());
+        assert_eq!(d.header.response_to, 8);
+        let Message::Msg(m) = d.message else { panic!() };
+        assert!(m.flags.contains(MsgFlags::MORE_TO_COME));
+        let d = decode(&chained.encode(&msg, 9, None).unwrap());
+        assert_eq!(
+            d.header.response_to, 77,
+            "the first reply answers the request"
+        );
+        let wrong = Reply::new(doc! {"ok": 1.0}).response_to(ResponseTo::Value(-3));
+        assert_eq!(
+            decode(&wrong.encode(&msg, 1, None).unwrap())
+                .header
+                .response_to,
+            -3
+        );
+        let failure = Reply::new(doc! {"$err": "x"}).query_failure().as_op_reply();
+        let Message::Reply(r) = decode(&failure.encode(&msg, 1, None).unwrap()).message else {
+            panic!()
+        };
+        assert!(r.flags.contains(ReplyFlags::QUERY_FAILURE));
+    }
+}

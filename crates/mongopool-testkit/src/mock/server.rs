@@ -76,7 +76,10 @@ impl MockServer {
     /// Starts a server on a Unix domain socket at `path` (which must not exist; put
     /// it in a temporary directory). The socket file is removed on shutdown.
     #[cfg(unix)]
-    pub async fn start_unix(path: impl AsRef<Path>, handler: impl Handler) -> io::Result<MockServer> {
+    pub async fn start_unix(
+        path: impl AsRef<Path>,
+        handler: impl Handler,
+    ) -> io::Result<MockServer> {
         let path = path.as_ref().to_path_buf();
         let listener = UnixListener::bind(&path)?;
         let (shared, sessions) = shared_state(Box::new(handler));
@@ -165,4 +168,93 @@ fn spawn_session(
     // Reap finished sessions so a long test does not accumulate them.
     while set.try_join_next().is_some() {}
     set.spawn(session);
+}
+
+#[cfg(test)]
+mod tests {
+    use bson::{doc, rawdoc};
+    use mongopool_wire::{Message, OpMsg, DEFAULT_MAX_MESSAGE_SIZE_BYTES};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+    use crate::mock::{Action, ClosedBy, Request};
+
+    async fn client(server: &MockServer) -> TcpStream {
+        TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .unwrap()
+    }
+
+    async fn send_ping(stream: &mut TcpStream, request_id: i32) {
+        let mut bytes = Vec::new();
+        Message::Msg(OpMsg::new(rawdoc! {"ping": 1, "$db": "admin"}))
+            .encode(request_id, 0, &mut bytes)
+            .unwrap();
+        stream.write_all(&bytes).await.unwrap();
+    }
+
+    async fn read_reply(stream: &mut TcpStream) -> mongopool_wire::Decoded {
+        let mut header = [0u8; 16];
+        stream.read_exact(&mut header).await.unwrap();
+        let len = usize::try_from(i32::from_le_bytes(header[..4].try_into().unwrap())).unwrap();
+        let mut frame = header.to_vec();
+        frame.resize(len, 0);
+        stream.read_exact(&mut frame[16..]).await.unwrap();
+        Message::decode(&frame, DEFAULT_MAX_MESSAGE_SIZE_BYTES).unwrap()
+    }
+
+    #[tokio::test]
+    async fn records_requests_and_answers_them() {
+        let server = MockServer::start(|r: &Request| Action::ok(doc! {"id": r.request_id}))
+            .await
+            .unwrap();
+        let mut stream = client(&server).await;
+        send_ping(&mut stream, 41).await;
+        let reply = read_reply(&mut stream).await;
+        assert_eq!(reply.header.response_to, 41);
+        let Message::Msg(msg) = reply.message else {
+            panic!()
+        };
+        assert_eq!(msg.body.get_i32("id").unwrap(), 41);
+        let requests = server.journal().wait_for_requests(1).await;
+        assert_eq!((requests[0].connection, requests[0].request_id), (0, 41));
+        assert!(requests[0].is_command("ping"));
+        drop(stream);
+        assert_eq!(server.journal().wait_for_close(0).await, ClosedBy::Client);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_recorded_as_a_failure() {
+        let server = MockServer::start(|_: &Request| -> Action { panic!("boom") })
+            .await
+            .unwrap();
+        let mut stream = client(&server).await;
+        send_ping(&mut stream, 1).await;
+        let by = server.journal().wait_for_close(0).await;
+        assert_eq!(by, ClosedBy::Failure("the handler panicked: boom".into()));
+        let mut rest = Vec::new();
+        stream.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_every_connection() {
+        let server = MockServer::start(|_: &Request| Action::Nothing)
+            .await
+            .unwrap();
+        let mut a = client(&server).await;
+        let mut b = client(&server).await;
+        server
+            .journal()
+            .wait_until(|e| (e.connections() == 2).then_some(()))
+            .await;
+        server.shutdown().await;
+        for stream in [&mut a, &mut b] {
+            let mut rest = Vec::new();
+            // End of stream or a reset: either way, closed.
+            let _ = stream.read_to_end(&mut rest).await;
+            assert!(rest.is_empty());
+        }
+    }
 }

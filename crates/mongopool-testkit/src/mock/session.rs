@@ -1,5 +1,6 @@
 //! Serving one connection: read a frame, decode it, record it, ask the handler, act.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,13 +53,15 @@ pub(crate) async fn serve<S>(mut stream: S, index: usize, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    shared.journal.record_event(ConnectionEvent::Opened { connection: index });
+    shared
+        .journal
+        .record_event(ConnectionEvent::Opened { connection: index });
     let by = match serve_requests(&mut stream, index, &shared).await {
         Ok(by) => by,
         Err(e) => ClosedBy::Failure(e),
     };
-    // Closing by dropping: the whole request was read, so the client sees an orderly
-    // end of stream rather than a reset.
+    // Closing by dropping. Requests are read whole before the handler runs, so the
+    // client normally sees an orderly end of stream rather than a reset.
     drop(stream);
     shared.journal.record_event(ConnectionEvent::Closed {
         connection: index,
@@ -66,7 +69,11 @@ where
     });
 }
 
-async fn serve_requests<S>(stream: &mut S, index: usize, shared: &Shared) -> Result<ClosedBy, String>
+async fn serve_requests<S>(
+    stream: &mut S,
+    index: usize,
+    shared: &Shared,
+) -> Result<ClosedBy, String>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -96,8 +103,12 @@ where
             message: decoded.message,
         };
         shared.journal.record_request(request.clone());
+        // A handler that panics (a failed assertion in a test's closure) would
+        // otherwise end the task silently; record it where the test can see it.
+        let action = std::panic::catch_unwind(AssertUnwindSafe(|| shared.handler.handle(&request)))
+            .map_err(|panic| format!("the handler panicked: {}", panic_message(&*panic)))?;
         let mut steps = Vec::new();
-        flatten(shared.handler.handle(&request), &mut steps);
+        flatten(action, &mut steps);
         if let Some(by) = perform(stream, &request, steps, shared).await? {
             return Ok(by);
         }
@@ -188,4 +199,12 @@ fn is_reset(e: &std::io::Error) -> bool {
         e.kind(),
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
     )
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
 }

@@ -62,7 +62,12 @@ fn finish(write: Message, max_doc_size: usize, db: &str, acknowledged: bool) -> 
 }
 
 /// An OP_INSERT of `documents` into `db.coll`.
-pub fn insert(db: &str, coll: &str, documents: Vec<RawDocumentBuf>, acknowledged: bool) -> LegacyWrite {
+pub fn insert(
+    db: &str,
+    coll: &str,
+    documents: Vec<RawDocumentBuf>,
+    acknowledged: bool,
+) -> LegacyWrite {
     let max_doc_size = largest(&documents);
     let message = Message::Insert(OpInsert {
         flags: InsertFlags::EMPTY,

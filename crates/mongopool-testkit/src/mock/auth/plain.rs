@@ -74,7 +74,9 @@ impl AuthResponder for PlainServer {
         let (Some(_authzid), Some(user), Some(password), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Some(protocol_error("PLAIN: the payload is not authzid NUL user NUL password"));
+            return Some(protocol_error(
+                "PLAIN: the payload is not authzid NUL user NUL password",
+            ));
         };
         if user != self.user.as_bytes() {
             return None;

@@ -198,12 +198,16 @@ impl ScramServer {
 
     /// `saslStart` (or its speculative form): checks the client-first message and
     /// sends the server-first.
-    fn start(&self, connection: usize, command: &RawDocument, speculative: bool) -> Option<Document> {
+    fn start(
+        &self,
+        connection: usize,
+        command: &RawDocument,
+        speculative: bool,
+    ) -> Option<Document> {
         if command.get_str("mechanism").ok()? != self.config.mechanism.name() {
             return None;
         }
-        let Some(client_first) = payload(command).and_then(|p| std::str::from_utf8(p).ok())
-        else {
+        let Some(client_first) = payload(command).and_then(|p| std::str::from_utf8(p).ok()) else {
             return Some(protocol_error("saslStart: the payload is not UTF-8 text"));
         };
         let Some(client_first_bare) = client_first
@@ -237,7 +241,9 @@ impl ScramServer {
             self.config.iterations
         );
         let skip_empty_exchange = matches!(
-            command.get_document("options").map(|o| o.get("skipEmptyExchange")),
+            command
+                .get_document("options")
+                .map(|o| o.get("skipEmptyExchange")),
             Ok(Ok(Some(RawBsonRef::Boolean(true))))
         );
         state.conversations.insert(
@@ -279,7 +285,9 @@ impl ScramServer {
                 skip_empty_exchange,
             } => {
                 let Some(client_final) = std::str::from_utf8(message).ok() else {
-                    return Some(protocol_error("SCRAM: the client-final message is not UTF-8"));
+                    return Some(protocol_error(
+                        "SCRAM: the client-final message is not UTF-8",
+                    ));
                 };
                 let Some((without_proof, proof)) = parse_client_final(client_final, &nonce) else {
                     return Some(protocol_error("SCRAM: malformed client-final message"));
@@ -307,7 +315,11 @@ impl ScramServer {
                         .conversations
                         .insert((connection, id), Stage::AwaitingEmpty);
                 }
-                Some(sasl_reply(id, done, format!("v={}", BASE64.encode(signature))))
+                Some(sasl_reply(
+                    id,
+                    done,
+                    format!("v={}", BASE64.encode(signature)),
+                ))
             }
         }
     }

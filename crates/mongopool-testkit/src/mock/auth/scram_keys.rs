@@ -50,7 +50,12 @@ impl ScramKeys {
     }
 }
 
-fn salted_password(mechanism: ScramMechanism, password: &[u8], salt: &[u8], rounds: u32) -> Vec<u8> {
+fn salted_password(
+    mechanism: ScramMechanism,
+    password: &[u8],
+    salt: &[u8],
+    rounds: u32,
+) -> Vec<u8> {
     match mechanism {
         ScramMechanism::Sha1 => {
             let mut out = vec![0u8; 20];
@@ -74,8 +79,7 @@ fn hmac(mechanism: ScramMechanism, key: &[u8], message: &[u8]) -> Vec<u8> {
             mac.finalize().into_bytes().to_vec()
         }
         ScramMechanism::Sha256 => {
-            let mut mac =
-                Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
             mac.update(message);
             mac.finalize().into_bytes().to_vec()
         }
