@@ -1,4 +1,5 @@
-//! Test support for mongopool: real SecantusDB servers on demand.
+//! Test support for mongopool: real SecantusDB servers on demand, and a scriptable
+//! in-process mock server ([`mock`]) for the faults a real server will not produce.
 //!
 //! [`TestServer`] starts `secantusd-rs` (a MongoDB-compatible server, installed by
 //! `scripts/install-test-server`) on a free loopback port with its own empty storage
@@ -27,6 +28,7 @@ mod builder;
 mod error;
 mod listening_line;
 mod log_tail;
+pub mod mock;
 mod seed_user;
 mod server_args;
 mod server_process;
@@ -38,6 +40,7 @@ pub use binary_location::{
 };
 pub use builder::TestServerBuilder;
 pub use error::{Error, Result};
+pub use mock::{Action, Behavior, Journal, MockServer, Reply, Request};
 pub use seed_user::SeedUser;
 pub use test_server::TestServer;
 pub use tls_files::TlsFiles;
