@@ -46,7 +46,10 @@ mod tests {
     fn keeps_key_order() {
         // The first key is the command's name: sorting keys would change the command.
         let doc = parse_document(r#"{"insert": "c", "documents": [{"b": 1, "a": 2}]}"#).unwrap();
-        let keys: Vec<_> = doc.iter().map(|e| e.unwrap().0.as_str().to_owned()).collect();
+        let keys: Vec<_> = doc
+            .iter()
+            .map(|e| e.unwrap().0.as_str().to_owned())
+            .collect();
         assert_eq!(keys, ["insert", "documents"]);
     }
 

@@ -140,6 +140,7 @@ impl Connection {
         self.settle(result)?;
         if awaiting {
             self.broken = Some(Broken::Abandoned);
+            self.awaiting_reply = true;
         }
         Ok(())
     }
@@ -147,8 +148,10 @@ impl Connection {
     /// Reads the reply to `request_id`: its `responseTo` must match, or the
     /// connection is closed with a protocol error. OP_COMPRESSED is unwrapped.
     pub async fn receive_message(&mut self, request_id: i32) -> Result<Decoded> {
-        // A reply is only legitimately pending after send_message.
-        if self.broken != Some(Broken::Abandoned) {
+        // A reply is only legitimately pending right after send_message; after a
+        // dropped command the pending reply belongs to someone else.
+        let pending = std::mem::take(&mut self.awaiting_reply);
+        if !(pending && self.broken == Some(Broken::Abandoned)) {
             self.check_usable()?;
         }
         self.broken = Some(Broken::Abandoned);

@@ -36,7 +36,7 @@ impl FramedStream {
 
     pub(crate) fn is_peer_closed(&mut self) -> bool {
         // Bytes already buffered that nobody asked for mean the stream is out of step.
-        !self.inner.buffer().is_empty() || self.inner.get_mut().is_peer_closed()
+        !self.inner.buffer().is_empty() || !self.inner.get_mut().probe().is_usable()
     }
 
     /// Writes `bytes` and flushes, within the socket timeout.

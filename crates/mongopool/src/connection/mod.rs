@@ -97,6 +97,9 @@ pub struct Connection {
     broken: Option<Broken>,
     /// Set while an exhaust stream is being read: only `next_exhaust_reply` may run.
     exhaust_request: Option<i32>,
+    /// Set by `send_message` when the bytes sent ask for a reply: only then may
+    /// `receive_message` read from a connection marked as awaiting one.
+    awaiting_reply: bool,
     /// Credentials this connection is logged in with, by source database.
     authset: BTreeMap<String, Credential>,
     write_buf: Vec<u8>,
@@ -152,6 +155,7 @@ impl Connection {
             last_used: now,
             broken: None,
             exhaust_request: None,
+            awaiting_reply: false,
             authset: BTreeMap::new(),
             write_buf: Vec::new(),
         }
