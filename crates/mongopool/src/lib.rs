@@ -9,6 +9,13 @@
 
 pub mod address;
 pub mod error;
+pub mod events;
+pub mod pool;
 
 pub use address::ServerAddress;
 pub use error::{Error, ErrorKind, Result};
+pub use events::{CmapEvent, CmapEventHandler};
+pub use pool::{
+    ConnectContext, Connector, InterruptSignal, Pool, PoolOptions, PoolStats, Poolable,
+    PooledConnection,
+};
