@@ -18,10 +18,13 @@ pub const LOG_TARGET: &str = "mongopool::connection";
 /// Receives the events of a pool.
 ///
 /// `handle` runs synchronously on whichever task caused the event, so it must be cheap
-/// (push to a channel, bump a counter). A handler sees the events of one pool one at a
-/// time, in the order they happened. It may call back into the pool (for example
+/// (push to a channel, bump a counter): while it runs, other tasks that emit events of
+/// the same pool wait for it. A handler sees the events of one pool one at a time, in
+/// the order they happened, and an operation's events are delivered before the
+/// operation returns. A handler may call back into its own pool (for example
 /// [`Pool::stats`](crate::pool::Pool::stats) or [`Pool::clear`](crate::pool::Pool::clear));
-/// events caused by such a call are delivered after the current one returns.
+/// events caused by such a call are delivered right after the current one returns. It
+/// must not call into a second pool whose handler in turn calls into the first.
 pub trait CmapEventHandler: Send + Sync + 'static {
     /// Called once per event.
     fn handle(&self, event: CmapEvent);

@@ -92,13 +92,24 @@ fn finish<C: Connector>(
     clear_on_populate_error: bool,
 ) {
     let now = Instant::now();
-    let NewConnection { meta, created_at } = new;
+    let NewConnection {
+        meta,
+        created_at,
+        populate,
+    } = new;
     let interrupted = meta.interrupt.is_interrupted();
     match result {
         Ok(conn) if interrupted => {
             // Established despite the interrupt: it belongs to a cleared generation.
             inner.with_state(|st, ev| {
-                st.pending_failed(Some(conn), &meta, ConnectionClosedReason::Stale, None, ev)
+                st.pending_failed(
+                    Some(conn),
+                    &meta,
+                    populate,
+                    ConnectionClosedReason::Stale,
+                    None,
+                    ev,
+                )
             });
             if let Purpose::Checkout(tx) = purpose {
                 // A dropped checkout needs no error.
@@ -149,6 +160,7 @@ fn finish<C: Connector>(
                 st.pending_failed(
                     None,
                     &meta,
+                    populate,
                     ConnectionClosedReason::Error,
                     Some(error.clone()),
                     ev,

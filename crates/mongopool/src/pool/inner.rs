@@ -205,7 +205,7 @@ impl<C: Connector> PoolInner<C> {
             let mut starts = Vec::new();
             if st.phase == Phase::Ready {
                 while st.total() < min && st.can_create(&self.limits) {
-                    starts.push(st.create(ev));
+                    starts.push(st.create(true, ev));
                 }
             }
             (true, starts)

@@ -52,6 +52,8 @@ pub(crate) struct ConnMeta {
 pub(crate) struct NewConnection {
     pub(crate) meta: ConnMeta,
     pub(crate) created_at: Instant,
+    /// Established for the pool itself (`min_pool_size`), not for a checkout.
+    pub(crate) populate: bool,
 }
 
 /// An available connection.
@@ -97,6 +99,8 @@ pub(crate) struct PoolState<T> {
     idle: VecDeque<IdleConnection<T>>,
     live: HashMap<u32, Live>,
     pub(crate) pending: u32,
+    /// Of `pending`, the establishments for the pool itself (`min_pool_size`).
+    pending_populate: u32,
     pub(crate) in_use: u32,
     pub(crate) created: u64,
     pub(crate) closed: ClosedCounts,
@@ -118,6 +122,7 @@ impl<T: Poolable> PoolState<T> {
             idle: VecDeque::new(),
             live: HashMap::new(),
             pending: 0,
+            pending_populate: 0,
             in_use: 0,
             created: 0,
             closed: ClosedCounts::default(),
@@ -184,18 +189,26 @@ impl<T: Poolable> PoolState<T> {
                 }
             }
         }
-        if self.can_create(limits) {
-            Search::Create(self.create(ev))
+        if self.pending_populate > 0 {
+            // A background establishment is under way and nobody else may take what it
+            // yields before this checkout (it holds the head of the queue): wait for it
+            // rather than start another. This is the hand-over of the spec test
+            // "threads blocked by maxConnecting check out minPoolSize connections".
+            Search::Wait
+        } else if self.can_create(limits) {
+            Search::Create(self.create(false, ev))
         } else {
             Search::Wait
         }
     }
 
-    /// Creates a pending connection and emits `ConnectionCreated`.
-    pub(crate) fn create(&mut self, ev: &EventSink) -> NewConnection {
+    /// Creates a pending connection (for the pool itself if `populate`) and emits
+    /// `ConnectionCreated`.
+    pub(crate) fn create(&mut self, populate: bool, ev: &EventSink) -> NewConnection {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.pending += 1;
+        self.pending_populate += u32::from(populate);
         self.created += 1;
         let interrupt = InterruptSignal::new();
         self.live.insert(
@@ -218,6 +231,7 @@ impl<T: Poolable> PoolState<T> {
                 interrupt,
             },
             created_at: Instant::now(),
+            populate,
         }
     }
 
@@ -231,8 +245,8 @@ impl<T: Poolable> PoolState<T> {
         self.availability_changed = true;
     }
 
-    /// A pending connection finished establishing for the pool itself (or for a
-    /// checkout that was dropped): make it available, or close it.
+    /// A pending connection finished establishing for the pool itself: make it
+    /// available, or close it.
     pub(crate) fn pending_to_available(
         &mut self,
         conn: T,
@@ -241,6 +255,7 @@ impl<T: Poolable> PoolState<T> {
         ev: &EventSink,
     ) {
         self.pending -= 1;
+        self.pending_populate -= 1;
         self.live.remove(&meta.id);
         self.make_available(conn, meta, now, ev);
     }
@@ -250,11 +265,13 @@ impl<T: Poolable> PoolState<T> {
         &mut self,
         conn: Option<T>,
         meta: &ConnMeta,
+        populate: bool,
         reason: ConnectionClosedReason,
         error: Option<Error>,
         ev: &EventSink,
     ) {
         self.pending -= 1;
+        self.pending_populate -= u32::from(populate);
         self.live.remove(&meta.id);
         self.graveyard.extend(conn);
         self.closed_event(meta.id, reason, error, ev);
