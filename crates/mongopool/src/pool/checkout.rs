@@ -214,6 +214,11 @@ impl<C: Connector> PoolInner<C> {
         establish::spawn(self.clone(), new, Purpose::Checkout(tx));
         let mut handoff = Handoff { inner: self, rx };
         match (&mut handoff.rx).await {
+            Ok(Ok(established)) if established.meta.interrupt.is_interrupted() => {
+                // Interrupted by a clear between its establishment and now.
+                self.return_orphan(established);
+                Err(attempt.connection_error(establish::interrupted_error(self)))
+            }
             Ok(Ok(Established { conn, meta })) => {
                 self.events.emit(attempt.checked_out_event(meta.id));
                 self.events.flush();

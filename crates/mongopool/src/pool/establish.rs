@@ -74,7 +74,8 @@ pub(crate) fn spawn<C: Connector>(
     });
 }
 
-fn interrupted_error<C: Connector>(inner: &PoolInner<C>) -> Error {
+/// The error of a checkout whose connection a clear interrupted.
+pub(crate) fn interrupted_error<C: Connector>(inner: &PoolInner<C>) -> Error {
     Error::new(ErrorKind::PoolCleared {
         address: inner.address.to_string(),
         cause: Some(format!(
