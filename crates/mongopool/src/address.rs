@@ -155,7 +155,9 @@ mod tests {
 
     #[test]
     fn refuses_bad_addresses() {
-        for bad in ["", "h:0", "h:70000", "h:x", "::1", "[::1", "[::1]x", ":27017"] {
+        for bad in [
+            "", "h:0", "h:70000", "h:x", "::1", "[::1", "[::1]x", ":27017",
+        ] {
             let err = ServerAddress::parse(bad).unwrap_err();
             assert!(err.is_configuration(), "{bad}: {err}");
         }

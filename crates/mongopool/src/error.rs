@@ -422,9 +422,7 @@ impl From<WireError> for Error {
             WireError::DocumentTooLarge { size, max } => {
                 Error::new(ErrorKind::DocumentTooLarge { size, max })
             }
-            WireError::InvalidArgument(message) => {
-                Error::new(ErrorKind::Configuration { message })
-            }
+            WireError::InvalidArgument(message) => Error::new(ErrorKind::Configuration { message }),
             WireError::Authentication(message) => Error::new(ErrorKind::Authentication {
                 mechanism: "SCRAM".into(),
                 code: None,

@@ -26,7 +26,11 @@ impl Lcg {
     }
 }
 
-fn pool(max: u32, max_connecting: u32, delay_ms: u64) -> (Pool<TestConnector>, Arc<Script>, Arc<Recorder>) {
+fn pool(
+    max: u32,
+    max_connecting: u32,
+    delay_ms: u64,
+) -> (Pool<TestConnector>, Arc<Script>, Arc<Recorder>) {
     let script = Script::new(delay_ms);
     let recorder = Arc::new(Recorder::default());
     let mut o = options_with(&recorder);
@@ -48,9 +52,14 @@ fn assert_at_rest(pool: &Pool<TestConnector>, recorder: &Recorder) -> PoolStats 
         Some(pool.options().max_pool_size as usize),
         "a slot leaked: {s:?}"
     );
-    assert_eq!(s.created - s.closed_by_reason.total(), s.total as u64, "{s:?}");
+    assert_eq!(
+        s.created - s.closed_by_reason.total(),
+        s.total as u64,
+        "{s:?}"
+    );
     let started = recorder.count("ConnectionCheckOutStarted");
-    let outcomes = recorder.count("ConnectionCheckedOut") + recorder.count("ConnectionCheckOutFailed");
+    let outcomes =
+        recorder.count("ConnectionCheckedOut") + recorder.count("ConnectionCheckOutFailed");
     assert_eq!(started, outcomes, "every checkout has exactly one outcome");
     assert_eq!(
         recorder.count("ConnectionCheckedOut"),
@@ -59,7 +68,8 @@ fn assert_at_rest(pool: &Pool<TestConnector>, recorder: &Recorder) -> PoolStats 
     );
     assert_eq!(
         recorder.count("ConnectionCreated"),
-        recorder.count("ConnectionReady") + recorder.count("ConnectionClosed") - closed_after_ready(recorder),
+        recorder.count("ConnectionReady") + recorder.count("ConnectionClosed")
+            - closed_after_ready(recorder),
     );
     s
 }
@@ -130,7 +140,9 @@ async fn random_drops_under_load_leak_nothing() {
     let a = pool.checkout().await.unwrap();
     let b = pool.checkout().await.unwrap();
     let c = pool.checkout().await.unwrap();
-    assert!(timeout(Duration::from_secs(5), pool.checkout()).await.is_err());
+    assert!(timeout(Duration::from_secs(5), pool.checkout())
+        .await
+        .is_err());
     drop((a, b, c));
     assert_at_rest(&pool, &recorder);
 }
@@ -139,7 +151,9 @@ async fn random_drops_under_load_leak_nothing() {
 async fn dropped_while_waiting_for_a_slot() {
     let (pool, _script, recorder) = pool(1, 2, 0);
     let held = pool.checkout().await.unwrap();
-    assert!(timeout(Duration::from_millis(10), pool.checkout()).await.is_err());
+    assert!(timeout(Duration::from_millis(10), pool.checkout())
+        .await
+        .is_err());
     assert_eq!(pool.stats().waiters, 0);
     assert_eq!(pool.free_slots(), Some(0));
     drop(held);
@@ -170,12 +184,20 @@ async fn dropped_while_waiting_at_the_head_or_for_the_head() {
     sleep(Duration::from_millis(1)).await;
     let at_head = tokio::spawn({
         let pool = pool.clone();
-        async move { timeout(Duration::from_millis(20), pool.checkout()).await.is_err() }
+        async move {
+            timeout(Duration::from_millis(20), pool.checkout())
+                .await
+                .is_err()
+        }
     });
     sleep(Duration::from_millis(1)).await;
     let behind = tokio::spawn({
         let pool = pool.clone();
-        async move { timeout(Duration::from_millis(10), pool.checkout()).await.is_err() }
+        async move {
+            timeout(Duration::from_millis(10), pool.checkout())
+                .await
+                .is_err()
+        }
     });
     sleep(Duration::from_millis(2)).await;
     assert_eq!(pool.stats().waiters, 2);
@@ -192,7 +214,9 @@ async fn dropped_while_waiting_at_the_head_or_for_the_head() {
 #[tokio::test(start_paused = true)]
 async fn dropped_while_establishing_the_connection_joins_the_pool() {
     let (pool, script, recorder) = pool(2, 2, 100);
-    assert!(timeout(Duration::from_millis(30), pool.checkout()).await.is_err());
+    assert!(timeout(Duration::from_millis(30), pool.checkout())
+        .await
+        .is_err());
     let s = pool.stats();
     assert_eq!((s.pending, s.in_use, s.total), (1, 0, 1), "{s:?}");
     assert_eq!(pool.free_slots(), Some(2), "the slot went back at once");
@@ -247,7 +271,9 @@ async fn dropped_at_the_instant_the_connection_arrives() {
 #[tokio::test(start_paused = true)]
 async fn dropped_checkout_of_a_closed_pool_closes_the_late_connection() {
     let (pool, _script, recorder) = pool(2, 2, 100);
-    assert!(timeout(Duration::from_millis(10), pool.checkout()).await.is_err());
+    assert!(timeout(Duration::from_millis(10), pool.checkout())
+        .await
+        .is_err());
     pool.close();
     sleep(Duration::from_millis(100)).await;
     let s = pool.stats();
@@ -269,7 +295,11 @@ async fn dropped_after_the_connection_was_sent_but_before_it_was_received() {
     // The connection is established and sent while nobody polls the checkout.
     sleep(Duration::from_millis(150)).await;
     let s = pool.stats();
-    assert_eq!((s.pending, s.in_use), (0, 1), "handed over, not yet received: {s:?}");
+    assert_eq!(
+        (s.pending, s.in_use),
+        (0, 1),
+        "handed over, not yet received: {s:?}"
+    );
     drop(checkout);
     let s = assert_at_rest(&pool, &recorder);
     assert_eq!((s.idle, s.created), (1, 1), "{s:?}");

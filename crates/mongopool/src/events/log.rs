@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-
 use super::{CmapEvent, LOG_TARGET};
 use crate::address::ServerAddress;
 

@@ -20,8 +20,8 @@ use super::wait_queue::{race, Interruption, Slot};
 use super::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{
-    CheckoutFailedReason, CmapEvent, ConnectionCheckOutFailedEvent,
-    ConnectionCheckOutStartedEvent, ConnectionCheckedOutEvent,
+    CheckoutFailedReason, CmapEvent, ConnectionCheckOutFailedEvent, ConnectionCheckOutStartedEvent,
+    ConnectionCheckedOutEvent,
 };
 
 /// One checkout, from `ConnectionCheckOutStarted` to its single outcome event.

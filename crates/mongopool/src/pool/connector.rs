@@ -18,10 +18,8 @@ pub trait Connector: Send + Sync + 'static {
     /// Establishes (connect + handshake + auth) one connection, with the id and
     /// generation the pool assigned. Should give up with an error once
     /// `ctx.interrupt` fires.
-    fn connect(
-        &self,
-        ctx: ConnectContext,
-    ) -> impl Future<Output = Result<Self::Connection>> + Send;
+    fn connect(&self, ctx: ConnectContext)
+        -> impl Future<Output = Result<Self::Connection>> + Send;
 }
 
 /// What the pool tells a [`Connector`] about the connection to establish.

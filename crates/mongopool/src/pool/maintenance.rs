@@ -35,11 +35,19 @@ pub(crate) fn start<C: Connector>(inner: &Arc<PoolInner<C>>) -> bool {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return false;
     };
-    runtime.spawn(run(Arc::downgrade(inner), inner.maintenance.clone(), interval));
+    runtime.spawn(run(
+        Arc::downgrade(inner),
+        inner.maintenance.clone(),
+        interval,
+    ));
     true
 }
 
-async fn run<C: Connector>(pool: Weak<PoolInner<C>>, wake: Arc<MaintenanceWake>, interval: Duration) {
+async fn run<C: Connector>(
+    pool: Weak<PoolInner<C>>,
+    wake: Arc<MaintenanceWake>,
+    interval: Duration,
+) {
     loop {
         match pool.upgrade() {
             Some(inner) if inner.run_maintenance() => {}

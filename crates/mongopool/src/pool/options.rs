@@ -222,11 +222,13 @@ mod tests {
         assert_eq!(o.max_idle_time, None);
         assert_eq!(o.wait_queue_timeout, None);
 
-        let mut raw = PoolOptions::default();
-        raw.max_connecting = 0;
-        raw.max_pool_size = 3;
-        raw.min_pool_size = 9;
-        raw.wait_queue_timeout = Some(Duration::ZERO);
+        let raw = PoolOptions {
+            max_connecting: 0,
+            max_pool_size: 3,
+            min_pool_size: 9,
+            wait_queue_timeout: Some(Duration::ZERO),
+            ..PoolOptions::default()
+        };
         let n = raw.normalized();
         assert_eq!(n.max_connecting, 1);
         assert_eq!(n.min_pool_size, 3);

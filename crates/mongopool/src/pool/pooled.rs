@@ -80,8 +80,7 @@ impl<T: Poolable> DerefMut for PooledConnection<T> {
 impl<T: Poolable> Drop for PooledConnection<T> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.pool
-                .check_in(conn, self.meta.clone(), self.holds_slot);
+            self.pool.check_in(conn, self.meta.clone(), self.holds_slot);
         }
     }
 }

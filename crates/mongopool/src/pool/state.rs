@@ -152,8 +152,7 @@ impl<T: Poolable> PoolState<T> {
 
     /// Room for one more connection, and a free pending slot.
     pub(crate) fn can_create(&self, limits: &Limits) -> bool {
-        let room =
-            limits.max_pool_size == 0 || self.total() < limits.max_pool_size as usize;
+        let room = limits.max_pool_size == 0 || self.total() < limits.max_pool_size as usize;
         room && self.pending < limits.max_connecting
     }
 
@@ -279,7 +278,13 @@ impl<T: Poolable> PoolState<T> {
 
     /// A connection handed to a checkout comes back without a check-in event (its
     /// checkout was dropped before it received it).
-    pub(crate) fn orphan_returned(&mut self, conn: T, meta: ConnMeta, now: Instant, ev: &EventSink) {
+    pub(crate) fn orphan_returned(
+        &mut self,
+        conn: T,
+        meta: ConnMeta,
+        now: Instant,
+        ev: &EventSink,
+    ) {
         self.return_in_use(conn, meta, now, ev);
     }
 

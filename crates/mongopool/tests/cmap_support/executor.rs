@@ -85,7 +85,10 @@ struct Thread {
     task: JoinHandle<Result<(), OpError>>,
 }
 
-async fn execute<C: Connector<Connection = MockConnection>>(shared: &Arc<Shared<C>>, op: Op) -> Result<(), OpError> {
+async fn execute<C: Connector<Connection = MockConnection>>(
+    shared: &Arc<Shared<C>>,
+    op: Op,
+) -> Result<(), OpError> {
     match op {
         Op::Wait { ms } => tokio::time::sleep(Duration::from_millis(ms)).await,
         Op::WaitForEvent {
@@ -178,7 +181,9 @@ async fn run_main<C: Connector<Connection = MockConnection>>(
                 drop(thread.ops);
                 match thread.task.await {
                     Ok(result) => result?,
-                    Err(e) => return Err(OpError::Runner(format!("thread {target:?} panicked: {e}"))),
+                    Err(e) => {
+                        return Err(OpError::Runner(format!("thread {target:?} panicked: {e}")))
+                    }
                 }
             }
             (None, op) => execute(shared, op.clone()).await?,
@@ -215,7 +220,10 @@ pub async fn run_file<C: Connector<Connection = MockConnection>>(
     match (outcome, &file.error) {
         (Err(OpError::Runner(why)), _) => return Err(why),
         (Ok(()), Some(expected)) => {
-            return Err(format!("expected error {}, got none", Value::Object(expected.clone())))
+            return Err(format!(
+                "expected error {}, got none",
+                Value::Object(expected.clone())
+            ))
         }
         (Err(OpError::Pool(e)), None) => return Err(format!("unexpected error: {e}")),
         (Err(OpError::Pool(e)), Some(expected)) => {
@@ -232,12 +240,15 @@ pub async fn run_file<C: Connector<Connection = MockConnection>>(
         .map(event_json)
         .collect();
     for (i, expected) in file.events.iter().enumerate() {
-        matches(&Value::Object(expected.clone()), actual.get(i), &format!("events[{i}]")).map_err(
-            |why| {
-                let listed: Vec<String> = actual.iter().map(Value::to_string).collect();
-                format!("{why}; actual events:\n    {}", listed.join("\n    "))
-            },
-        )?;
+        matches(
+            &Value::Object(expected.clone()),
+            actual.get(i),
+            &format!("events[{i}]"),
+        )
+        .map_err(|why| {
+            let listed: Vec<String> = actual.iter().map(Value::to_string).collect();
+            format!("{why}; actual events:\n    {}", listed.join("\n    "))
+        })?;
     }
     Ok(())
 }

@@ -69,13 +69,29 @@ pub struct RunOn {
 
 #[derive(Debug, Clone)]
 pub enum Op {
-    Start { target: String },
-    Wait { ms: u64 },
-    WaitForThread { target: String },
-    WaitForEvent { event: String, count: usize, timeout_ms: Option<u64> },
-    CheckOut { label: Option<String> },
-    CheckIn { connection: String },
-    Clear { interrupt_in_use: bool },
+    Start {
+        target: String,
+    },
+    Wait {
+        ms: u64,
+    },
+    WaitForThread {
+        target: String,
+    },
+    WaitForEvent {
+        event: String,
+        count: usize,
+        timeout_ms: Option<u64>,
+    },
+    CheckOut {
+        label: Option<String>,
+    },
+    CheckIn {
+        connection: String,
+    },
+    Clear {
+        interrupt_in_use: bool,
+    },
     Close,
     Ready,
 }
@@ -108,7 +124,8 @@ pub struct FailPoint {
 type Parse<T> = Result<T, String>;
 
 fn object<'a>(v: &'a Value, what: &str) -> Parse<&'a Map<String, Value>> {
-    v.as_object().ok_or_else(|| format!("{what} is not an object: {v}"))
+    v.as_object()
+        .ok_or_else(|| format!("{what} is not an object: {v}"))
 }
 
 fn only_keys(m: &Map<String, Value>, allowed: &[&str], what: &str) -> Parse<()> {
@@ -406,12 +423,16 @@ impl FailPoint {
             Some(Value::Object(o)) => {
                 only_keys(o, &["times"], "failPoint mode")?;
                 FailPointMode::Times(
-                    unsigned(o, "times", "failPoint mode")?.ok_or("failPoint mode: times is missing")?,
+                    unsigned(o, "times", "failPoint mode")?
+                        .ok_or("failPoint mode: times is missing")?,
                 )
             }
             other => return Err(format!("failPoint mode {other:?} is not understood")),
         };
-        let data = object(m.get("data").ok_or("failPoint: data is missing")?, "failPoint data")?;
+        let data = object(
+            m.get("data").ok_or("failPoint: data is missing")?,
+            "failPoint data",
+        )?;
         const DATA: &str = "failPoint data";
         only_keys(
             data,
@@ -430,7 +451,11 @@ impl FailPoint {
             .and_then(Value::as_array)
             .ok_or("failPoint data: failCommands must be an array")?
             .iter()
-            .map(|c| c.as_str().map(str::to_string).ok_or("failCommands holds a non-string"))
+            .map(|c| {
+                c.as_str()
+                    .map(str::to_string)
+                    .ok_or("failCommands holds a non-string")
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let block = boolean(data, "blockConnection", DATA)?.unwrap_or(false);
         let block_time_ms = unsigned(data, "blockTimeMS", DATA)?;

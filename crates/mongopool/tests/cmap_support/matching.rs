@@ -7,10 +7,12 @@ use serde_json::{json, Map, Value};
 /// `actual` MATCHES `expected`: `expected` is a subset of `actual`, with `42` and `"42"`
 /// standing for "any value that exists". Returns where they differ.
 pub fn matches(expected: &Value, actual: Option<&Value>, path: &str) -> Result<(), String> {
-    let placeholder = matches!(expected, Value::String(s) if s == "42")
-        || expected.as_f64() == Some(42.0);
+    let placeholder =
+        matches!(expected, Value::String(s) if s == "42") || expected.as_f64() == Some(42.0);
     let actual = match actual {
-        Some(Value::Null) | None => return Err(format!("{path}: expected {expected}, found nothing")),
+        Some(Value::Null) | None => {
+            return Err(format!("{path}: expected {expected}, found nothing"))
+        }
         Some(actual) => actual,
     };
     if placeholder {
@@ -132,7 +134,10 @@ pub fn error_json(error: &Error) -> Value {
 /// Checks the matcher itself (it must be able to fail), before any file is trusted to it.
 pub fn self_check() -> Result<(), String> {
     let actual = json!({"type": "A", "connectionId": 3, "extra": true});
-    let must_pass = [json!({"type": "A", "connectionId": 42}), json!({"connectionId": "42"})];
+    let must_pass = [
+        json!({"type": "A", "connectionId": 42}),
+        json!({"connectionId": "42"}),
+    ];
     let must_fail = [
         json!({"connectionId": 4}),
         json!({"missing": 42}),

@@ -32,9 +32,9 @@ impl Backend {
     fn for_file(file: &SpecFile) -> Result<Backend, String> {
         match (file.style, &file.fail_point) {
             (Style::Unit, _) => Ok(Backend::Mock),
-            (Style::Integration, Some(fp)) => {
-                Ok(Backend::EmulatedFailPoint(EmulatedFailPoint::new(fp.clone())?))
-            }
+            (Style::Integration, Some(fp)) => Ok(Backend::EmulatedFailPoint(
+                EmulatedFailPoint::new(fp.clone())?,
+            )),
             (Style::Integration, None) => Ok(Backend::Mock),
         }
     }
@@ -45,7 +45,10 @@ impl Backend {
                 let run_on: Vec<String> = file.run_on.iter().map(format::RunOn::describe).collect();
                 let run_on = match run_on.is_empty() {
                     true => String::new(),
-                    false => format!("; runOn {} applies to a real server only", run_on.join(" or ")),
+                    false => format!(
+                        "; runOn {} applies to a real server only",
+                        run_on.join(" or ")
+                    ),
                 };
                 format!("passed (emulated fail point: {}{run_on})", fp.describe())
             }
@@ -144,7 +147,9 @@ pub fn main() -> i32 {
     println!("CMAP spec tests from {}", dir.display());
     let (mut passed, mut failed) = (0, 0);
     for path in &files {
-        let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         match run_one(path) {
             Ok(line) => {
                 passed += 1;
