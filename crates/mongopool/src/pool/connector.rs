@@ -37,6 +37,24 @@ pub struct ConnectContext {
     pub interrupt: InterruptSignal,
 }
 
+impl ConnectContext {
+    /// A context as the pool would make it (for driving a [`Connector`] directly, e.g.
+    /// in tests).
+    pub fn new(
+        address: ServerAddress,
+        id: u32,
+        generation: u32,
+        interrupt: InterruptSignal,
+    ) -> Self {
+        ConnectContext {
+            address,
+            id,
+            generation,
+            interrupt,
+        }
+    }
+}
+
 /// What the pool asks of a connection.
 pub trait Poolable: Send + 'static {
     /// `false` once the connection broke, or a command on it was abandoned mid-flight
