@@ -15,8 +15,10 @@ pub mod connection;
 pub mod connection_string;
 pub mod credential;
 pub mod error;
+pub mod events;
 mod handshake;
 pub mod hello_reply;
+pub mod pool;
 pub mod read_preference;
 pub mod reply_check;
 pub mod stream;
@@ -28,7 +30,12 @@ pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};
 pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
+pub use events::{CmapEvent, CmapEventHandler};
 pub use hello_reply::HelloReply;
+pub use pool::{
+    ConnectContext, Connector, InterruptSignal, Pool, PoolOptions, PoolStats, Poolable,
+    PooledConnection,
+};
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
 pub use stream::{with_socket_timeout, Liveness, Stream};
 pub use tls::{TlsConfig, TlsOptions};

@@ -1,0 +1,120 @@
+//! Ordered, re-entrant delivery of a pool's events.
+//!
+//! Events are queued while the pool's state lock is held, so the queue order is the order
+//! in which the state changed. They are delivered after the lock is released, by
+//! [`EventSink::flush`]: one thread delivers at a time (the `delivery` lock), in queue
+//! order, until the queue is empty. When `flush` returns, every event queued before it
+//! was called has been delivered, so an operation's events are seen before the operation
+//! returns.
+//!
+//! A handler that calls back into its own pool only queues more events: its `flush`
+//! sees (through a thread-local mark) that this thread is already delivering this pool's
+//! events and returns at once; the events follow as soon as the handler returns.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use super::lock;
+use crate::address::ServerAddress;
+use crate::events::{log_enabled, log_event, CmapEvent, CmapEventHandler};
+
+thread_local! {
+    /// The sinks (by address in memory) this thread is delivering for.
+    static DELIVERING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+pub(crate) struct EventSink {
+    pub(crate) address: ServerAddress,
+    handler: Option<Arc<dyn CmapEventHandler>>,
+    queue: Mutex<Queue>,
+    delivery: Mutex<()>,
+}
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<CmapEvent>,
+    /// Some thread popped an event and may not have delivered it yet.
+    in_flight: bool,
+}
+
+/// Marks this thread as delivering for one sink; unmarks on drop (even on a panic).
+struct Mark(usize);
+
+impl Mark {
+    fn set(id: usize) -> Mark {
+        DELIVERING.with(|d| d.borrow_mut().push(id));
+        Mark(id)
+    }
+
+    fn is_set(id: usize) -> bool {
+        DELIVERING.with(|d| d.borrow().contains(&id))
+    }
+}
+
+impl Drop for Mark {
+    fn drop(&mut self) {
+        DELIVERING.with(|d| {
+            let mut d = d.borrow_mut();
+            if let Some(i) = d.iter().rposition(|&x| x == self.0) {
+                d.remove(i);
+            }
+        });
+    }
+}
+
+impl EventSink {
+    pub(crate) fn new(address: ServerAddress, handler: Option<Arc<dyn CmapEventHandler>>) -> Self {
+        EventSink {
+            address,
+            handler,
+            queue: Mutex::new(Queue::default()),
+            delivery: Mutex::new(()),
+        }
+    }
+
+    /// Queues the event `make` builds (with the pool's address), if anyone listens; when
+    /// no one does, the event is not even built.
+    pub(crate) fn emit(&self, make: impl FnOnce(ServerAddress) -> CmapEvent) {
+        if self.handler.is_some() || log_enabled() {
+            let event = make(self.address.clone());
+            lock(&self.queue).events.push_back(event);
+        }
+    }
+
+    /// Delivers every queued event before returning (see the module docs for the one
+    /// exception: a call from inside this sink's own handler).
+    pub(crate) fn flush(&self) {
+        let id = self as *const EventSink as usize;
+        {
+            let q = lock(&self.queue);
+            if q.events.is_empty() && !q.in_flight {
+                return;
+            }
+        }
+        if Mark::is_set(id) {
+            return;
+        }
+        let _delivery = lock(&self.delivery);
+        let _mark = Mark::set(id);
+        loop {
+            let event = {
+                let mut q = lock(&self.queue);
+                match q.events.pop_front() {
+                    Some(event) => {
+                        q.in_flight = true;
+                        event
+                    }
+                    None => {
+                        q.in_flight = false;
+                        return;
+                    }
+                }
+            };
+            log_event(&event);
+            if let Some(handler) = &self.handler {
+                handler.handle(event);
+            }
+        }
+    }
+}

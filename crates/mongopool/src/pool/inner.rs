@@ -1,0 +1,258 @@
+//! The shared core of a pool (`Pool` is an `Arc` of this) and its synchronous
+//! operations: ready, clear, close, check-in, stats, and one background run.
+
+use std::mem;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::establish::{self, Purpose};
+use super::event_sink::EventSink;
+use super::maintenance::MaintenanceWake;
+use super::pooled::ReturnToPool;
+use super::state::{ConnMeta, Limits, Phase, PoolState, Refusal};
+use super::stats::{Counters, PoolStats};
+use super::wait_queue::WaitQueue;
+use super::{lock, Connector, PoolOptions};
+use crate::address::ServerAddress;
+use crate::error::{Error, ErrorKind};
+use crate::events::{
+    CmapEvent, PoolClearedEvent, PoolClosedEvent, PoolCreatedEvent, PoolReadyEvent,
+};
+
+pub(crate) struct PoolInner<C: Connector> {
+    pub(crate) address: ServerAddress,
+    pub(crate) options: PoolOptions,
+    pub(crate) limits: Limits,
+    pub(crate) connector: C,
+    pub(crate) events: EventSink,
+    pub(crate) state: Mutex<PoolState<C::Connection>>,
+    pub(crate) wait_queue: WaitQueue,
+    /// Wakes the head of the wait queue: a connection became available, a pending slot
+    /// freed, or a connection was closed.
+    pub(crate) availability: Notify,
+    /// Wakes every waiting checkout: the pool was cleared or closed.
+    pub(crate) lifecycle: Notify,
+    pub(crate) maintenance: Arc<MaintenanceWake>,
+    maintenance_started: AtomicBool,
+    pub(crate) counters: Counters,
+}
+
+impl<C: Connector> PoolInner<C> {
+    pub(crate) fn new(address: ServerAddress, options: PoolOptions, connector: C) -> Arc<Self> {
+        let options = options.normalized();
+        let limits = Limits {
+            max_pool_size: options.max_pool_size,
+            max_connecting: options.max_connecting,
+            max_idle_time: options.max_idle_time,
+        };
+        let inner = Arc::new(PoolInner {
+            events: EventSink::new(address.clone(), options.event_handler.clone()),
+            address,
+            limits,
+            wait_queue: WaitQueue::new(options.max_pool_size),
+            options,
+            connector,
+            state: Mutex::new(PoolState::new()),
+            availability: Notify::new(),
+            lifecycle: Notify::new(),
+            maintenance: Arc::new(MaintenanceWake::default()),
+            maintenance_started: AtomicBool::new(false),
+            counters: Counters::default(),
+        });
+        let created = inner.options.created_options();
+        inner.with_state(|_, ev| {
+            ev.emit(|address| {
+                CmapEvent::PoolCreated(PoolCreatedEvent {
+                    address,
+                    options: created,
+                })
+            })
+        });
+        inner.ensure_maintenance();
+        inner
+    }
+
+    /// Locks the state, runs `f`, unlocks, then drops the connections `f` closed, wakes
+    /// the head of the wait queue if `f` changed what it waits for, and delivers the
+    /// events `f` queued.
+    pub(crate) fn with_state<R>(
+        &self,
+        f: impl FnOnce(&mut PoolState<C::Connection>, &EventSink) -> R,
+    ) -> R {
+        let (result, dead, changed, closed) = {
+            let mut st = lock(&self.state);
+            let result = f(&mut st, &self.events);
+            (
+                result,
+                mem::take(&mut st.graveyard),
+                mem::replace(&mut st.availability_changed, false),
+                mem::replace(&mut st.connection_closed, false),
+            )
+        };
+        drop(dead);
+        if changed {
+            self.availability.notify_waiters();
+        }
+        if closed && self.options.min_pool_size > 0 {
+            self.maintenance.wake();
+        }
+        self.events.flush();
+        result
+    }
+
+    /// Starts the background task if the options ask for one and a runtime is at hand
+    /// (a pool created outside a runtime starts it at its first `ready` or checkout).
+    pub(crate) fn ensure_maintenance(self: &Arc<Self>) {
+        if self.maintenance_started.load(Ordering::Acquire) {
+            return;
+        }
+        if super::maintenance::start(self) {
+            self.maintenance_started.store(true, Ordering::Release);
+        }
+    }
+
+    pub(crate) fn ready(self: &Arc<Self>) {
+        self.ensure_maintenance();
+        let became_ready = self.with_state(|st, ev| {
+            if st.phase != Phase::Paused {
+                return false;
+            }
+            st.phase = Phase::Ready;
+            ev.emit(|address| CmapEvent::PoolReady(PoolReadyEvent { address }));
+            true
+        });
+        if became_ready {
+            self.maintenance.wake();
+        }
+    }
+
+    pub(crate) fn clear(&self, cause: Option<String>, interrupt_in_use: bool) {
+        let cleared = self.with_state(|st, ev| {
+            if st.phase == Phase::Closed {
+                return false;
+            }
+            st.generation = st.generation.wrapping_add(1);
+            st.clear_cause = cause;
+            if st.phase == Phase::Ready {
+                st.phase = Phase::Paused;
+                ev.emit(|address| {
+                    CmapEvent::PoolCleared(PoolClearedEvent {
+                        address,
+                        service_id: None,
+                        interrupt_in_use_connections: interrupt_in_use,
+                    })
+                });
+            }
+            if interrupt_in_use {
+                st.interrupt_live(ev);
+            }
+            true
+        });
+        if cleared {
+            self.lifecycle.notify_waiters();
+            self.maintenance.wake();
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        let closed = self.with_state(|st, ev| {
+            if st.phase == Phase::Closed {
+                return false;
+            }
+            st.phase = Phase::Closed;
+            st.close_all_idle(ev);
+            ev.emit(|address| CmapEvent::PoolClosed(PoolClosedEvent { address }));
+            true
+        });
+        if closed {
+            self.lifecycle.notify_waiters();
+            self.maintenance.wake();
+        }
+    }
+
+    pub(crate) fn stats(&self) -> PoolStats {
+        let mut stats = {
+            let st = lock(&self.state);
+            PoolStats {
+                total: st.total(),
+                idle: st.idle_count(),
+                in_use: st.in_use as usize,
+                pending: st.pending as usize,
+                generation: st.generation,
+                created: st.created,
+                closed_by_reason: st.closed,
+                ..PoolStats::default()
+            }
+        };
+        self.counters.fill(&mut stats);
+        stats
+    }
+
+    /// One background run: close perished available connections, then (when ready)
+    /// start establishing connections up to `min_pool_size`, within `max_pool_size` and
+    /// `max_connecting`. Never waits. Returns `false` once the pool is closed.
+    pub(crate) fn run_maintenance(self: &Arc<Self>) -> bool {
+        let now = Instant::now();
+        let min = self.options.min_pool_size as usize;
+        let (open, starts) = self.with_state(|st, ev| {
+            if st.phase == Phase::Closed {
+                return (false, Vec::new());
+            }
+            st.prune(now, self.limits.max_idle_time, ev);
+            let mut starts = Vec::new();
+            if st.phase == Phase::Ready {
+                while st.total() < min && st.can_create(&self.limits) {
+                    starts.push(st.create(true, ev));
+                }
+            }
+            (true, starts)
+        });
+        for new in starts {
+            establish::spawn(self.clone(), new, Purpose::Populate);
+        }
+        open
+    }
+
+    /// The error a refused checkout returns.
+    pub(crate) fn refusal_error(&self, refusal: Refusal) -> Error {
+        match refusal {
+            Refusal::Closed => Error::new(ErrorKind::PoolClosed {
+                address: self.address.to_string(),
+            }),
+            Refusal::Cleared => Error::new(ErrorKind::PoolCleared {
+                address: self.address.to_string(),
+                cause: lock(&self.state).clear_cause.clone(),
+            }),
+        }
+    }
+
+    /// Why the pool stopped a waiting checkout (it was woken by a clear or a close).
+    pub(crate) fn current_refusal(&self) -> Refusal {
+        if lock(&self.state).phase == Phase::Closed {
+            Refusal::Closed
+        } else {
+            Refusal::Cleared
+        }
+    }
+}
+
+impl<C: Connector> ReturnToPool<C::Connection> for PoolInner<C> {
+    fn check_in(&self, conn: C::Connection, meta: ConnMeta, holds_slot: bool) {
+        let now = Instant::now();
+        self.with_state(|st, ev| st.check_in(conn, meta, now, ev));
+        // After the connection is available: the waiter this slot goes to finds it.
+        if holds_slot {
+            self.wait_queue.release_detached();
+        }
+    }
+}
+
+impl<C: Connector> Drop for PoolInner<C> {
+    fn drop(&mut self) {
+        // Lets the background task (which holds only a weak reference) notice and end.
+        self.maintenance.wake();
+    }
+}

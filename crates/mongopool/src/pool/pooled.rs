@@ -1,0 +1,95 @@
+//! The checked-out connection: a guard that checks the connection back in when dropped.
+
+use std::fmt;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use super::interrupt::InterruptSignal;
+use super::state::ConnMeta;
+use super::Poolable;
+
+/// Where a checked-out connection goes back to (the pool, whatever its connector type).
+pub(crate) trait ReturnToPool<T>: Send + Sync {
+    /// Checks `conn` in; `holds_slot` says whether it holds a wait queue slot to release.
+    fn check_in(&self, conn: T, meta: ConnMeta, holds_slot: bool);
+}
+
+/// A connection checked out of a [`Pool`](super::Pool). Derefs to the connection.
+///
+/// Dropping the guard checks the connection in, synchronously: it is closed if it is no
+/// longer usable ([`Poolable::is_usable`]), if the pool was cleared since it was created
+/// (stale), or if the pool is closed; otherwise it becomes available to the next
+/// checkout.
+#[must_use = "dropping the guard checks the connection back in at once"]
+pub struct PooledConnection<T: Poolable> {
+    conn: Option<T>,
+    meta: ConnMeta,
+    pool: Arc<dyn ReturnToPool<T>>,
+    holds_slot: bool,
+}
+
+impl<T: Poolable> PooledConnection<T> {
+    pub(crate) fn new(
+        conn: T,
+        meta: ConnMeta,
+        pool: Arc<dyn ReturnToPool<T>>,
+        holds_slot: bool,
+    ) -> Self {
+        PooledConnection {
+            conn: Some(conn),
+            meta,
+            pool,
+            holds_slot,
+        }
+    }
+
+    /// The connection's id in its pool (1, 2, ... in creation order).
+    pub fn id(&self) -> u32 {
+        self.meta.id
+    }
+
+    /// The pool's generation when the connection was created.
+    pub fn generation(&self) -> u32 {
+        self.meta.generation
+    }
+
+    /// The signal the pool fires to interrupt this connection (the same one its
+    /// connector was given).
+    pub fn interrupt_signal(&self) -> &InterruptSignal {
+        &self.meta.interrupt
+    }
+}
+
+impl<T: Poolable> Deref for PooledConnection<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.conn
+            .as_ref()
+            .expect("the connection is only taken out in drop")
+    }
+}
+
+impl<T: Poolable> DerefMut for PooledConnection<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.conn
+            .as_mut()
+            .expect("the connection is only taken out in drop")
+    }
+}
+
+impl<T: Poolable> Drop for PooledConnection<T> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.check_in(conn, self.meta.clone(), self.holds_slot);
+        }
+    }
+}
+
+impl<T: Poolable> fmt::Debug for PooledConnection<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PooledConnection")
+            .field("id", &self.meta.id)
+            .field("generation", &self.meta.generation)
+            .finish_non_exhaustive()
+    }
+}

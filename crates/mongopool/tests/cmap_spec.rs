@@ -1,0 +1,8 @@
+//! Runs the CMAP spec tests (`tests/spec/cmap-format/`, or the directory named by
+//! `CMAP_SPEC_DIR`). See `tests/cmap_support/`.
+
+mod cmap_support;
+
+fn main() {
+    std::process::exit(cmap_support::main());
+}

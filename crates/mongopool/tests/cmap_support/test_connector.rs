@@ -1,0 +1,142 @@
+//! A scriptable connector and an event recorder for the focused pool tests
+//! (`tests/pool_*.rs` include this file with `#[path]`).
+#![allow(dead_code)] // each test file uses a different part
+
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mongopool::events::CmapEvent;
+use mongopool::pool::{ConnectContext, Connector, InterruptSignal, PoolOptions, Poolable};
+use mongopool::{Error, Result, ServerAddress};
+
+/// What the connector does; shared with the test, which changes it as it goes.
+#[derive(Debug, Default)]
+pub struct Script {
+    /// How long each establishment takes, in milliseconds.
+    pub delay_ms: AtomicU64,
+    /// Establishments that fail (with a connection failure) before one succeeds.
+    pub failures: AtomicU32,
+    /// Give up when the connection's interrupt signal fires.
+    pub obey_interrupt: AtomicBool,
+    /// Establishments started.
+    pub started: AtomicU32,
+    /// Set when the connector is dropped (the pool is gone).
+    pub dropped: AtomicBool,
+}
+
+impl Script {
+    pub fn new(delay_ms: u64) -> Arc<Script> {
+        let s = Script::default();
+        s.delay_ms.store(delay_ms, Ordering::SeqCst);
+        s.obey_interrupt.store(true, Ordering::SeqCst);
+        Arc::new(s)
+    }
+}
+
+pub struct TestConnector(pub Arc<Script>);
+
+impl Drop for TestConnector {
+    fn drop(&mut self) {
+        self.0.dropped.store(true, Ordering::SeqCst);
+    }
+}
+
+/// A connection that does no I/O; tests flip its flags.
+#[derive(Debug)]
+pub struct TestConnection {
+    pub id: u32,
+    pub usable: bool,
+    pub peer_closed: Arc<AtomicBool>,
+    pub interrupt: InterruptSignal,
+}
+
+impl Poolable for TestConnection {
+    fn is_usable(&self) -> bool {
+        self.usable
+    }
+    fn is_peer_closed(&self) -> bool {
+        self.peer_closed.load(Ordering::SeqCst)
+    }
+}
+
+impl Connector for TestConnector {
+    type Connection = TestConnection;
+
+    async fn connect(&self, ctx: ConnectContext) -> Result<TestConnection> {
+        let script = &self.0;
+        script.started.fetch_add(1, Ordering::SeqCst);
+        let delay = Duration::from_millis(script.delay_ms.load(Ordering::SeqCst));
+        if !delay.is_zero() {
+            if script.obey_interrupt.load(Ordering::SeqCst) {
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = ctx.interrupt.interrupted() => {
+                        return Err(Error::connection(format!("connection {} interrupted", ctx.id)));
+                    }
+                }
+            } else {
+                tokio::time::sleep(delay).await;
+            }
+        }
+        let fail = script
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if fail {
+            return Err(Error::connection(format!("refused connection {}", ctx.id)));
+        }
+        Ok(TestConnection {
+            id: ctx.id,
+            usable: true,
+            peer_closed: Arc::new(AtomicBool::new(false)),
+            interrupt: ctx.interrupt,
+        })
+    }
+}
+
+/// Records every event of a pool.
+#[derive(Default)]
+pub struct Recorder {
+    events: Mutex<Vec<CmapEvent>>,
+}
+
+impl Recorder {
+    pub fn events(&self) -> Vec<CmapEvent> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// Event names, in order, leaving out the ones in `ignore`.
+    pub fn names(&self, ignore: &[&str]) -> Vec<&'static str> {
+        self.events()
+            .iter()
+            .map(CmapEvent::name)
+            .filter(|n| !ignore.contains(n))
+            .collect()
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.events().iter().filter(|e| e.name() == name).count()
+    }
+
+    pub fn clear(&self) {
+        self.events.lock().unwrap().clear();
+    }
+}
+
+impl mongopool::CmapEventHandler for Recorder {
+    fn handle(&self, event: CmapEvent) {
+        self.events.lock().unwrap().push(event);
+    }
+}
+
+pub fn address() -> ServerAddress {
+    ServerAddress::tcp("db.example", 27017)
+}
+
+/// Options with a recorder attached; the test adjusts the rest.
+pub fn options_with(recorder: &Arc<Recorder>) -> PoolOptions {
+    let mut o = PoolOptions::default();
+    o.event_handler = Some(recorder.clone());
+    o
+}
