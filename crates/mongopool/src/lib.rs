@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 mod handshake;
 pub mod hello_reply;
+pub mod mongo_pool;
 pub mod pool;
 pub mod read_preference;
 pub mod reply_check;
@@ -32,6 +33,7 @@ pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{CmapEvent, CmapEventHandler};
 pub use hello_reply::HelloReply;
+pub use mongo_pool::{MongoConnector, MongoPool};
 pub use pool::{
     ConnectContext, Connector, InterruptSignal, Pool, PoolOptions, PoolStats, Poolable,
     PooledConnection,

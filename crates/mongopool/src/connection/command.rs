@@ -117,10 +117,11 @@ impl Connection {
     pub async fn write_command(&mut self, request_id: i32, msg: &[u8]) -> Result<RawDocumentBuf> {
         self.check_usable()?;
         self.broken = Some(Broken::Abandoned);
-        let result = async {
+        let interrupt = self.interrupt.clone();
+        let result = Self::interruptible(interrupt, async {
             self.stream.write_all(msg).await?;
             self.read_reply(request_id).await
-        }
+        })
         .await;
         let reply = self.settle(result)?;
         check_write_reply(&reply.document)?;
@@ -136,7 +137,8 @@ impl Connection {
         self.check_doc_size(max_doc_size)?;
         let awaiting = expects_reply(msg)?;
         self.broken = Some(Broken::Abandoned);
-        let result = self.stream.write_all(msg).await;
+        let interrupt = self.interrupt.clone();
+        let result = Self::interruptible(interrupt, self.stream.write_all(msg)).await;
         self.settle(result)?;
         if awaiting {
             self.broken = Some(Broken::Abandoned);
@@ -155,14 +157,15 @@ impl Connection {
             self.check_usable()?;
         }
         self.broken = Some(Broken::Abandoned);
-        let result = async {
+        let interrupt = self.interrupt.clone();
+        let result = Self::interruptible(interrupt, async {
             let frame = self.stream.read_frame().await?;
             let decoded = Message::decode(&frame, self.hello.max_message_size_bytes)?;
             if decoded.header.response_to != request_id {
                 return Err(wrong_response_to(request_id, decoded.header.response_to));
             }
             Ok(decoded)
-        }
+        })
         .await;
         self.settle(result)
     }
@@ -245,13 +248,14 @@ impl Connection {
         let expects_reply =
             !matches!(message, Message::Msg(m) if m.flags.contains(MsgFlags::MORE_TO_COME));
         self.broken = Some(Broken::Abandoned);
-        let result = async {
+        let interrupt = self.interrupt.clone();
+        let result = Self::interruptible(interrupt, async {
             self.stream.write_all(&buf).await?;
             if !expects_reply {
                 return Ok(None);
             }
             self.read_reply(request_id).await.map(Some)
-        }
+        })
         .await;
         self.write_buf = buf;
         let reply = self.settle(result)?;

@@ -58,7 +58,8 @@ impl Connection {
             )));
         }
         self.broken = Some(Broken::Abandoned);
-        let result = self.read_reply(previous).await;
+        let interrupt = self.interrupt.clone();
+        let result = Self::interruptible(interrupt, self.read_reply(previous)).await;
         let reply = self
             .settle(result)
             .inspect_err(|_| self.exhaust_request = None)?;

@@ -29,6 +29,7 @@ use crate::address::ServerAddress;
 use crate::credential::Credential;
 use crate::error::{Error, Result};
 use crate::hello_reply::HelloReply;
+use crate::pool::InterruptSignal;
 use crate::stream::Stream;
 
 pub(crate) use command::reply_document;
@@ -100,6 +101,8 @@ pub struct Connection {
     /// Set by `send_message` when the bytes sent ask for a reply: only then may
     /// `receive_message` read from a connection marked as awaiting one.
     awaiting_reply: bool,
+    /// Fired by the pool on `clear(interrupt_in_use)`: operations fail at once.
+    interrupt: Option<InterruptSignal>,
     /// Credentials this connection is logged in with, by source database.
     authset: BTreeMap<String, Credential>,
     write_buf: Vec<u8>,
@@ -156,6 +159,7 @@ impl Connection {
             broken: None,
             exhaust_request: None,
             awaiting_reply: false,
+            interrupt: None,
             authset: BTreeMap::new(),
             write_buf: Vec::new(),
         }
@@ -224,6 +228,29 @@ impl Connection {
         self.broken.get_or_insert(Broken::Interrupted);
     }
 
+    /// Lets a pool interrupt this connection: once `signal` fires, the operation in
+    /// flight fails and the connection is unusable.
+    pub fn set_interrupt_signal(&mut self, signal: InterruptSignal) {
+        self.interrupt = Some(signal);
+    }
+
+    /// Runs `io` unless the pool interrupts the connection first.
+    async fn interruptible<T>(
+        interrupt: Option<InterruptSignal>,
+        io: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let Some(signal) = interrupt else {
+            return io.await;
+        };
+        tokio::select! {
+            biased;
+            result = io => result,
+            _ = signal.interrupted() => Err(Error::connection(
+                "the operation was interrupted: the connection's pool was cleared",
+            )),
+        }
+    }
+
     /// The credentials this connection is logged in with, by source.
     pub fn auth_sources(&self) -> impl Iterator<Item = &str> {
         self.authset.keys().map(String::as_str)
@@ -238,6 +265,14 @@ impl Connection {
     }
 
     fn check_usable(&self) -> Result<()> {
+        if self.interrupt.as_ref().is_some_and(|s| s.is_interrupted()) {
+            return Err(Error::connection(format!(
+                "connection {} to {} cannot be used: {}",
+                self.id,
+                self.address,
+                Broken::Interrupted
+            )));
+        }
         if let Some(reason) = self.broken {
             return Err(Error::connection(format!(
                 "connection {} to {} cannot be used: {reason}",
@@ -262,7 +297,14 @@ impl Connection {
                 self.last_used = Instant::now();
             }
             Err(e) if e.is_protocol() => self.broken = Some(Broken::Protocol),
-            Err(e) if e.is_network() => self.broken = Some(Broken::Network),
+            Err(e) if e.is_network() => {
+                let interrupted = self.interrupt.as_ref().is_some_and(|s| s.is_interrupted());
+                self.broken = Some(if interrupted {
+                    Broken::Interrupted
+                } else {
+                    Broken::Network
+                });
+            }
             // The operation itself failed (ok: 0, write error...): the connection is
             // in a clean state again.
             Err(_) => {

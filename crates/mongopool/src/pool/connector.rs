@@ -63,8 +63,9 @@ pub trait Poolable: Send + 'static {
     fn is_usable(&self) -> bool;
 
     /// A cheap, non-blocking check of whether the peer has closed the connection.
-    /// Checked before an available connection is handed out. Defaults to `false`.
-    fn is_peer_closed(&self) -> bool {
+    /// Checked before an available connection is handed out, under the pool's lock:
+    /// keep it to a flag or one non-blocking system call. Defaults to `false`.
+    fn is_peer_closed(&mut self) -> bool {
         false
     }
 }

@@ -172,8 +172,8 @@ impl<T: Poolable> PoolState<T> {
             }
             Phase::Ready => {}
         }
-        while let Some(candidate) = self.idle.pop_back() {
-            match self.perished(&candidate, now, limits.max_idle_time) {
+        while let Some(mut candidate) = self.idle.pop_back() {
+            match self.perished(&mut candidate, now, limits.max_idle_time) {
                 Some(reason) => self.close_idle(candidate, reason, ev),
                 None => {
                     self.live.insert(
@@ -340,7 +340,7 @@ impl<T: Poolable> PoolState<T> {
 
     fn perished(
         &self,
-        c: &IdleConnection<T>,
+        c: &mut IdleConnection<T>,
         now: Instant,
         max_idle_time: Option<Duration>,
     ) -> Option<ConnectionClosedReason> {
@@ -363,8 +363,8 @@ impl<T: Poolable> PoolState<T> {
     /// Closes every perished available connection (a background run).
     pub(crate) fn prune(&mut self, now: Instant, max_idle_time: Option<Duration>, ev: &EventSink) {
         let mut keep = VecDeque::with_capacity(self.idle.len());
-        while let Some(c) = self.idle.pop_front() {
-            match self.perished(&c, now, max_idle_time) {
+        while let Some(mut c) = self.idle.pop_front() {
+            match self.perished(&mut c, now, max_idle_time) {
                 Some(reason) => self.close_idle(c, reason, ev),
                 None => keep.push_back(c),
             }

@@ -55,7 +55,7 @@ impl Poolable for TestConnection {
     fn is_usable(&self) -> bool {
         self.usable
     }
-    fn is_peer_closed(&self) -> bool {
+    fn is_peer_closed(&mut self) -> bool {
         self.peer_closed.load(Ordering::SeqCst)
     }
 }

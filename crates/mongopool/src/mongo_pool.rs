@@ -1,0 +1,172 @@
+//! The pool of real MongoDB connections: the generic CMAP [`Pool`] with a connector
+//! that connects, runs the handshake and logs in, plus the seed's `get_socket`.
+
+use std::collections::BTreeMap;
+
+use crate::address::ServerAddress;
+use crate::connection::{Connection, ConnectionOptions};
+use crate::connection_string::ConnectionString;
+use crate::credential::Credential;
+use crate::error::{Error, Result};
+use crate::pool::{ConnectContext, Connector, Pool, PoolOptions, Poolable, PooledConnection};
+
+/// Connections idle for less than this are not probed at checkout: a peer that
+/// closed a connection used a moment ago is rare, and the probe is a system call
+/// (PyMongo's rule, too).
+const PROBE_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A [`Connector`] that opens MongoDB connections with the given options.
+#[derive(Debug, Clone)]
+pub struct MongoConnector {
+    options: ConnectionOptions,
+}
+
+impl MongoConnector {
+    /// A connector that opens connections with `options`.
+    pub fn new(options: ConnectionOptions) -> Self {
+        MongoConnector { options }
+    }
+
+    /// The options connections are opened with.
+    pub fn options(&self) -> &ConnectionOptions {
+        &self.options
+    }
+}
+
+impl Connector for MongoConnector {
+    type Connection = Connection;
+
+    async fn connect(&self, ctx: ConnectContext) -> Result<Connection> {
+        let establish = Connection::connect(&ctx.address, &self.options, ctx.id, ctx.generation);
+        let mut conn = tokio::select! {
+            biased;
+            result = establish => result?,
+            _ = ctx.interrupt.interrupted() => {
+                return Err(Error::connection(format!(
+                    "establishing connection {} to {} was interrupted: the pool was cleared",
+                    ctx.id, ctx.address
+                )))
+            }
+        };
+        conn.set_interrupt_signal(ctx.interrupt);
+        Ok(conn)
+    }
+}
+
+impl Poolable for Connection {
+    fn is_usable(&self) -> bool {
+        Connection::is_usable(self)
+    }
+
+    fn is_peer_closed(&mut self) -> bool {
+        self.last_used().elapsed() >= PROBE_AFTER_IDLE && Connection::is_peer_closed(self)
+    }
+}
+
+/// A pool of MongoDB connections to one server.
+pub type MongoPool = Pool<MongoConnector>;
+
+impl Pool<MongoConnector> {
+    /// A pool of connections to `address`, opened with `connection_options`. Like
+    /// every pool it starts paused: call [`Pool::ready`] (a server monitor does, once
+    /// the server is known to be up).
+    pub fn with_options(
+        address: ServerAddress,
+        pool_options: PoolOptions,
+        connection_options: ConnectionOptions,
+    ) -> Self {
+        Pool::new(
+            address,
+            pool_options,
+            MongoConnector::new(connection_options),
+        )
+    }
+
+    /// A pool for the first host of a connection string, with its pool and
+    /// connection options. The connection string must be resolved already
+    /// (`mongodb+srv://` needs [`ConnectionString::resolve`]).
+    pub fn from_connection_string(cs: &ConnectionString) -> Result<Self> {
+        let address = cs
+            .hosts()
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::configuration("the connection string names no host"))?;
+        let pool_options = PoolOptions::from_connection_string(cs)?;
+        let connection_options = ConnectionOptions::from_connection_string(cs)?;
+        Ok(Pool::with_options(
+            address,
+            pool_options,
+            connection_options,
+        ))
+    }
+
+    /// The seed's `get_socket`: a checkout, then [`Connection::check_auth`] so the
+    /// connection is logged in with exactly `all_credentials` (source → credential).
+    /// If that fails the connection goes back to the pool, closed when the failure
+    /// broke it.
+    pub async fn get_socket(
+        &self,
+        all_credentials: &BTreeMap<String, Credential>,
+    ) -> Result<PooledConnection<Connection>> {
+        let mut conn = self.checkout().await?;
+        conn.check_auth(all_credentials).await?;
+        Ok(conn)
+    }
+}
+
+impl PoolOptions {
+    /// The pool options a connection string asks for (`maxPoolSize`, `minPoolSize`,
+    /// `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`); the rest keep their
+    /// defaults. Checked as [`PoolOptions::builder`]'s `build` checks.
+    pub fn from_connection_string(cs: &ConnectionString) -> Result<PoolOptions> {
+        let o = cs.options();
+        let mut b = PoolOptions::builder();
+        if let Some(n) = o.max_pool_size {
+            b = b.max_pool_size(n);
+        }
+        if let Some(n) = o.min_pool_size {
+            b = b.min_pool_size(n);
+        }
+        if let Some(d) = o.max_idle_time {
+            b = b.max_idle_time(d);
+        }
+        if let Some(n) = o.max_connecting {
+            b = b.max_connecting(n);
+        }
+        if let Some(d) = o.wait_queue_timeout {
+            b = b.wait_queue_timeout(d);
+        }
+        b.build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn pool_options_from_a_uri() {
+        let cs = ConnectionString::parse(
+            "mongodb://h/?maxPoolSize=7&minPoolSize=2&maxIdleTimeMS=500&maxConnecting=3&waitQueueTimeoutMS=250",
+        )
+        .unwrap();
+        let o = PoolOptions::from_connection_string(&cs).unwrap();
+        assert_eq!(o.max_pool_size, 7);
+        assert_eq!(o.min_pool_size, 2);
+        assert_eq!(o.max_idle_time, Some(Duration::from_millis(500)));
+        assert_eq!(o.max_connecting, 3);
+        assert_eq!(o.wait_queue_timeout, Some(Duration::from_millis(250)));
+        // The parser already refuses minPoolSize > maxPoolSize.
+        assert!(ConnectionString::parse("mongodb://h/?maxPoolSize=2&minPoolSize=3").is_err());
+        let cs = ConnectionString::parse("mongodb://h/?maxConnecting=0");
+        assert!(cs.is_err() || PoolOptions::from_connection_string(&cs.unwrap()).is_err());
+    }
+
+    #[test]
+    fn unsupported_mechanisms_fail_when_options_are_built() {
+        let cs = ConnectionString::parse("mongodb://u@h/?authMechanism=GSSAPI").unwrap();
+        let err = Pool::from_connection_string(&cs).unwrap_err();
+        assert!(err.is_configuration(), "{err}");
+    }
+}
