@@ -159,8 +159,10 @@ mod tests {
         assert_eq!(o.wait_queue_timeout, Some(Duration::from_millis(250)));
         // The parser already refuses minPoolSize > maxPoolSize.
         assert!(ConnectionString::parse("mongodb://h/?maxPoolSize=2&minPoolSize=3").is_err());
-        let cs = ConnectionString::parse("mongodb://h/?maxConnecting=0");
-        assert!(cs.is_err() || PoolOptions::from_connection_string(&cs.unwrap()).is_err());
+        // An invalid value is a warning and the default stays.
+        let cs = ConnectionString::parse("mongodb://h/?maxConnecting=0").unwrap();
+        assert!(!cs.warnings().is_empty());
+        assert_eq!(PoolOptions::from_connection_string(&cs).unwrap().max_connecting, 2);
     }
 
     #[test]
