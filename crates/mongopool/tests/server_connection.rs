@@ -16,7 +16,7 @@ use mongopool_wire::{Compressor, DocumentSequence, Message, OpMsg};
 use serde::Deserialize;
 
 use server_support::address_of;
-use server_support::recording_proxy::{Direction, RecordingProxy, OP_COMPRESSED, OP_MSG};
+use server_support::recording_proxy::{Direction, RecordingProxy, Rewrite, OP_COMPRESSED, OP_MSG};
 use server_support::shared::Shared;
 
 const COMMAND_NOT_FOUND: i32 = 59;
@@ -526,7 +526,7 @@ async fn exhaust_get_more_streams_every_batch() {
 #[tokio::test]
 async fn exhaust_replies_chained_as_the_spec_says_are_read_to_the_end() {
     let server = SERVER.get();
-    let proxy = RecordingProxy::start_chaining_exhaust(server.address()).await;
+    let proxy = RecordingProxy::start_with(server.address(), Rewrite::ChainExhaust).await;
     let mut conn = connect_with(&proxy.address(), &ConnectionOptions::default()).await;
     let (seen, replies) = exhaust_get_more(&mut conn, &proxy, "exhaust_chained").await;
     assert_eq!(seen, (0..10).collect::<Vec<_>>());

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod pki;
+pub mod proxy_rewrites;
 pub mod recording_proxy;
 pub mod shared;
 

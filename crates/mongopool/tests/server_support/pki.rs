@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use mongopool_testkit::TlsFiles;
 use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 use tempfile::TempDir;
 
@@ -67,8 +67,10 @@ impl Pki {
         server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let (server_cert, server_key) = ca.issue(server);
 
-        // Pushed in certificate order; RFC 2253 prints them reversed (CLIENT_SUBJECT).
+        // In certificate order (rcgen's default CN is dropped so that it does not come
+        // first); RFC 2253 prints them reversed, as in CLIENT_SUBJECT.
         let mut client = CertificateParams::new(Vec::<String>::new()).expect("params");
+        client.distinguished_name = DistinguishedName::new();
         client
             .distinguished_name
             .push(DnType::OrganizationName, "mongopool");

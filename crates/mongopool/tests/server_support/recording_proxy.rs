@@ -6,11 +6,8 @@
 //! witness must not share the bugs of what it watches. Only decoding a command's body
 //! (for assertions on its fields) borrows `mongopool_wire`.
 //!
-//! It can also repair one thing on the way to the client: SecantusDB answers every
-//! reply of an exhaust stream with `responseTo` set to the request's id, where the
-//! OP_MSG spec says each follow-up answers the previous reply's `requestID`. With
-//! [`RecordingProxy::start_chaining_exhaust`] the proxy rewrites those `responseTo`s
-//! as the spec has them (and records the frames as the server sent them).
+//! It can also adapt what goes by, to show the client behaviours SecantusDB lacks (see
+//! [`Rewrite`] and `proxy_rewrites.rs`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,12 +19,15 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::proxy_rewrites::ConnectionRewriter;
+pub use super::proxy_rewrites::Rewrite;
+
 /// OP_MSG's opcode.
 pub const OP_MSG: i32 = 2013;
 /// OP_COMPRESSED's opcode.
 pub const OP_COMPRESSED: i32 = 2012;
 
-const HEADER_LEN: usize = 16;
+pub(super) const HEADER_LEN: usize = 16;
 /// Frames larger than this are not MongoDB messages (the server's maxMessageSizeBytes).
 const MAX_FRAME_LEN: usize = 48_000_000;
 
@@ -72,7 +72,7 @@ fn le_i32(bytes: &[u8], at: usize) -> Option<i32> {
 }
 
 impl Frame {
-    fn new(connection: usize, direction: Direction, bytes: Vec<u8>) -> Frame {
+    pub(super) fn new(connection: usize, direction: Direction, bytes: Vec<u8>) -> Frame {
         let op_code = le_i32(&bytes, 12).unwrap_or(-1);
         let compressed = if op_code == OP_COMPRESSED {
             match (le_i32(&bytes, 16), le_i32(&bytes, 20), bytes.get(24)) {
@@ -139,29 +139,21 @@ pub struct RecordingProxy {
 }
 
 impl RecordingProxy {
-    /// Listens on a free loopback port and forwards every connection to `upstream`.
+    /// Listens on a free loopback port and forwards every connection to `upstream`
+    /// as it is.
     pub async fn start(upstream: SocketAddr) -> RecordingProxy {
-        RecordingProxy::spawn(upstream, false).await
+        RecordingProxy::start_with(upstream, Rewrite::None).await
     }
 
-    /// Like [`RecordingProxy::start`], but makes the `responseTo`s of exhaust replies
-    /// follow the spec (see the module documentation).
-    pub async fn start_chaining_exhaust(upstream: SocketAddr) -> RecordingProxy {
-        RecordingProxy::spawn(upstream, true).await
-    }
-
-    async fn spawn(upstream: SocketAddr, chain_exhaust: bool) -> RecordingProxy {
+    /// Listens on a free loopback port and forwards every connection to `upstream`,
+    /// adapted by `rewrite`.
+    pub async fn start_with(upstream: SocketAddr, rewrite: Rewrite) -> RecordingProxy {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the proxy");
         let port = listener.local_addr().expect("proxy address").port();
         let frames = Arc::new(Mutex::new(Vec::new()));
-        let task = tokio::spawn(accept_loop(
-            listener,
-            upstream,
-            frames.clone(),
-            chain_exhaust,
-        ));
+        let task = tokio::spawn(accept_loop(listener, upstream, frames.clone(), rewrite));
         RecordingProxy { port, frames, task }
     }
 
@@ -197,42 +189,11 @@ impl Drop for RecordingProxy {
     }
 }
 
-/// What the two directions of one proxied connection share to repair exhaust
-/// streams: the last request, and the last reply if it announced more to come.
-#[derive(Default)]
-struct ExhaustChain {
-    enabled: bool,
-    last_request: Option<i32>,
-    open_reply: Option<i32>,
-}
-
-impl ExhaustChain {
-    /// Sees one frame; for a follow-up reply that answers the request instead of
-    /// the previous reply, returns the `responseTo` the spec wants.
-    fn observe(&mut self, frame: &Frame) -> Option<i32> {
-        if frame.direction == Direction::ToServer {
-            self.last_request = Some(frame.request_id());
-            self.open_reply = None;
-            return None;
-        }
-        let repaired = match (self.enabled, self.open_reply, self.last_request) {
-            (true, Some(previous), Some(request))
-                if frame.response_to() == request && request != previous =>
-            {
-                Some(previous)
-            }
-            _ => None,
-        };
-        self.open_reply = frame.more_to_come().then(|| frame.request_id());
-        repaired
-    }
-}
-
 async fn accept_loop(
     listener: TcpListener,
     upstream: SocketAddr,
     frames: Arc<Mutex<Vec<Frame>>>,
-    chain_exhaust: bool,
+    rewrite: Rewrite,
 ) {
     let mut connections = JoinSet::new();
     let mut next_id = 0;
@@ -248,21 +209,18 @@ async fn accept_loop(
             let _ = server.set_nodelay(true);
             let (from_client, to_client) = client.into_split();
             let (from_server, to_server) = server.into_split();
-            let chain = Arc::new(Mutex::new(ExhaustChain {
-                enabled: chain_exhaust,
-                ..ExhaustChain::default()
-            }));
+            let rewriter = Arc::new(Mutex::new(ConnectionRewriter::new(rewrite)));
             let to_server_side = Recorder {
                 connection: id,
                 direction: Direction::ToServer,
                 frames: frames.clone(),
-                chain: chain.clone(),
+                rewriter: rewriter.clone(),
             };
             let to_client_side = Recorder {
                 connection: id,
                 direction: Direction::ToClient,
                 frames,
-                chain,
+                rewriter,
             };
             tokio::join!(
                 pump(from_client, to_server, to_server_side),
@@ -278,19 +236,20 @@ struct Recorder {
     connection: usize,
     direction: Direction,
     frames: Arc<Mutex<Vec<Frame>>>,
-    chain: Arc<Mutex<ExhaustChain>>,
+    rewriter: Arc<Mutex<ConnectionRewriter>>,
 }
 
 impl Recorder {
-    /// Records the frame as it arrived and returns the bytes to send on.
-    fn record(&self, bytes: Vec<u8>) -> Vec<u8> {
+    /// Records what the rewrite says the client exchanged, and returns the frames to
+    /// send on.
+    fn relay(&self, bytes: Vec<u8>) -> Vec<Vec<u8>> {
         let frame = Frame::new(self.connection, self.direction, bytes);
-        let mut out = frame.bytes.clone();
-        if let Some(response_to) = self.chain.lock().expect("chain lock").observe(&frame) {
-            out[8..12].copy_from_slice(&response_to.to_le_bytes());
-        }
-        self.frames.lock().expect("frames lock").push(frame);
-        out
+        let relay = self.rewriter.lock().expect("rewriter lock").relay(frame);
+        self.frames
+            .lock()
+            .expect("frames lock")
+            .extend(relay.record);
+        relay.send
     }
 }
 
@@ -302,7 +261,7 @@ async fn pump(
     mut to: impl AsyncWrite + Unpin,
     recorder: Recorder,
 ) {
-    loop {
+    'frames: loop {
         let mut header = [0u8; HEADER_LEN];
         if from.read_exact(&mut header).await.is_err() {
             break;
@@ -324,9 +283,10 @@ async fn pump(
         if from.read_exact(&mut bytes[HEADER_LEN..]).await.is_err() {
             break;
         }
-        let bytes = recorder.record(bytes);
-        if to.write_all(&bytes).await.is_err() {
-            break;
+        for bytes in recorder.relay(bytes) {
+            if to.write_all(&bytes).await.is_err() {
+                break 'frames;
+            }
         }
     }
     let _ = to.shutdown().await;
