@@ -1,0 +1,144 @@
+//! Certificates for the TLS tests, made with rcgen and written as PEM files: a CA the
+//! client trusts, a stranger CA it does not, a server certificate for `localhost`
+//! only, and a client certificate whose subject is an X.509 user.
+
+use std::path::{Path, PathBuf};
+
+use mongopool_testkit::TlsFiles;
+use rcgen::{
+    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+};
+use tempfile::TempDir;
+
+/// The client certificate's subject as the server names the X.509 user (RFC 2253:
+/// the last RDN of the certificate first).
+pub const CLIENT_SUBJECT: &str = "CN=client,OU=tests,O=mongopool";
+
+/// The only name in the server certificate.
+pub const SERVER_NAME: &str = "localhost";
+
+struct Authority {
+    cert: Certificate,
+    key: KeyPair,
+}
+
+impl Authority {
+    fn new(name: &str) -> Authority {
+        let key = KeyPair::generate().expect("CA key");
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).expect("self-signed CA");
+        Authority { cert, key }
+    }
+
+    fn issue(&self, params: CertificateParams) -> (Certificate, KeyPair) {
+        let key = KeyPair::generate().expect("leaf key");
+        let cert = params
+            .signed_by(&key, &self.cert, &self.key)
+            .expect("signed leaf");
+        (cert, key)
+    }
+}
+
+/// The PEM files of one test PKI, deleted when this is dropped.
+pub struct Pki {
+    dir: TempDir,
+}
+
+impl Pki {
+    /// Makes the CAs and certificates and writes them to a temporary directory.
+    pub fn generate() -> Pki {
+        let dir = tempfile::Builder::new()
+            .prefix("mongopool-pki-")
+            .tempdir()
+            .expect("temporary directory");
+        let ca = Authority::new("mongopool test CA");
+        let stranger = Authority::new("mongopool stranger CA");
+
+        let mut server = CertificateParams::new(vec![SERVER_NAME.to_owned()]).expect("params");
+        server.distinguished_name.push(DnType::CommonName, "server");
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let (server_cert, server_key) = ca.issue(server);
+
+        // In certificate order (rcgen's default CN is dropped so that it does not come
+        // first); RFC 2253 prints them reversed, as in CLIENT_SUBJECT.
+        let mut client = CertificateParams::new(Vec::<String>::new()).expect("params");
+        client.distinguished_name = DistinguishedName::new();
+        client
+            .distinguished_name
+            .push(DnType::OrganizationName, "mongopool");
+        client
+            .distinguished_name
+            .push(DnType::OrganizationalUnitName, "tests");
+        client.distinguished_name.push(DnType::CommonName, "client");
+        client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let (client_cert, client_key) = ca.issue(client);
+
+        // A client certificate for a subject that is no user.
+        let mut nobody = CertificateParams::new(Vec::<String>::new()).expect("params");
+        nobody.distinguished_name.push(DnType::CommonName, "nobody");
+        nobody.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let (nobody_cert, nobody_key) = ca.issue(nobody);
+
+        let write = |name: &str, pem: String| {
+            std::fs::write(dir.path().join(name), pem).expect("write a PEM file");
+        };
+        write("ca.pem", ca.cert.pem());
+        write("stranger-ca.pem", stranger.cert.pem());
+        write("server.pem", server_cert.pem());
+        write("server.key", server_key.serialize_pem());
+        write(
+            "client.pem",
+            format!("{}{}", client_cert.pem(), client_key.serialize_pem()),
+        );
+        write(
+            "nobody.pem",
+            format!("{}{}", nobody_cert.pem(), nobody_key.serialize_pem()),
+        );
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The CA that issued every certificate here.
+    pub fn ca_file(&self) -> PathBuf {
+        self.path("ca.pem")
+    }
+
+    /// A CA that issued nothing here.
+    pub fn stranger_ca_file(&self) -> PathBuf {
+        self.path("stranger-ca.pem")
+    }
+
+    /// The client certificate and its key ([`CLIENT_SUBJECT`]).
+    pub fn client_cert_key_file(&self) -> PathBuf {
+        self.path("client.pem")
+    }
+
+    /// A client certificate and key for `CN=nobody`, a subject that is no user.
+    pub fn nobody_cert_key_file(&self) -> PathBuf {
+        self.path("nobody.pem")
+    }
+
+    /// The server's files; client certificates are verified against the CA and are
+    /// optional unless `require_client_cert`.
+    pub fn server_files(&self, require_client_cert: bool) -> TlsFiles {
+        TlsFiles::new(self.path("server.pem"), self.path("server.key"))
+            .client_ca(self.ca_file())
+            .require_client_cert(require_client_cert)
+    }
+
+    /// The directory holding the files.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+}
