@@ -162,7 +162,12 @@ mod tests {
         // An invalid value is a warning and the default stays.
         let cs = ConnectionString::parse("mongodb://h/?maxConnecting=0").unwrap();
         assert!(!cs.warnings().is_empty());
-        assert_eq!(PoolOptions::from_connection_string(&cs).unwrap().max_connecting, 2);
+        assert_eq!(
+            PoolOptions::from_connection_string(&cs)
+                .unwrap()
+                .max_connecting,
+            2
+        );
     }
 
     #[test]

@@ -870,13 +870,23 @@ async fn an_exhaust_stream_is_read_to_its_end() {
 }
 
 #[tokio::test]
-async fn an_exhaust_reply_that_does_not_answer_the_previous_one_is_a_protocol_error() {
+async fn an_exhaust_reply_that_answers_neither_the_request_nor_the_previous_reply_is_a_protocol_error(
+) {
+    // Answering the original request every time is tolerated (SecantusDB does it);
+    // answering anything else is not.
     let server = MockServer::start(Behavior::modern().on("getMore", |_, _| {
-        // Every reply answers the request instead of the reply before it.
         Action::Sequence(
             batches(3)
                 .into_iter()
-                .map(|d| Reply::new(d).more_to_come().into())
+                .enumerate()
+                .map(|(i, d)| {
+                    let reply = Reply::new(d).more_to_come();
+                    if i == 0 {
+                        reply.into()
+                    } else {
+                        reply.response_to(ResponseTo::Value(424_242)).into()
+                    }
+                })
                 .collect(),
         )
     }))

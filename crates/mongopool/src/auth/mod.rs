@@ -213,7 +213,10 @@ impl Connection {
     pub async fn authenticate(&mut self, credential: &Credential) -> Result<()> {
         credential.validate()?;
         credential.check_supported()?;
-        let mechanism = resolve_mechanism(credential, self);
+        let mechanism = match credential.mechanism {
+            Some(mechanism) => mechanism,
+            None => self.negotiate_mechanism(credential).await?,
+        };
         run_mechanism(self, credential, &mechanism, KeyCache::global()).await?;
         self.authset_mut()
             .insert(credential.resolved_source().to_owned(), credential.clone());
@@ -270,6 +273,41 @@ impl Connection {
             }
         }
         Ok(())
+    }
+
+    /// The mechanism for a credential without one, asked of the server for this
+    /// user: the handshake's `saslSupportedMechs` was about the handshake's user
+    /// (or nobody), not necessarily this one.
+    async fn negotiate_mechanism(&mut self, credential: &Credential) -> Result<AuthMechanism> {
+        if self.hello().max_wire_version < SCRAM_MIN_WIRE_VERSION {
+            return Ok(AuthMechanism::MongoDbCr);
+        }
+        let user = format!(
+            "{}.{}",
+            credential.resolved_source(),
+            credential.username.as_deref().unwrap_or("")
+        );
+        let mut hello = RawDocumentBuf::new();
+        if self.hello().hello_ok {
+            hello.append(cstr!("hello"), 1_i32);
+        } else {
+            hello.append(cstr!("isMaster"), 1_i32);
+        }
+        hello.append(cstr!("saslSupportedMechs"), user.as_str());
+        let reply = self
+            .command("admin", &hello, &CommandOptions::default())
+            .await?;
+        let lists_sha256 = match reply.get_array("saslSupportedMechs") {
+            Ok(mechs) => mechs
+                .into_iter()
+                .any(|m| matches!(m, Ok(m) if m.as_str() == Some(ScramMechanism::Sha256.name()))),
+            Err(_) => false,
+        };
+        Ok(if lists_sha256 {
+            AuthMechanism::ScramSha256
+        } else {
+            AuthMechanism::ScramSha1
+        })
     }
 
     fn authset_get(&self, source: &str) -> Option<&Credential> {

@@ -53,6 +53,8 @@ impl CommandOptions {
 pub(crate) struct Reply {
     pub(crate) document: RawDocumentBuf,
     pub(crate) request_id: i32,
+    /// The request it answers (its header's `responseTo`).
+    pub(crate) response_to: i32,
     pub(crate) more_to_come: bool,
 }
 
@@ -262,16 +264,24 @@ impl Connection {
         Ok(reply.unwrap_or(Reply {
             document: RawDocumentBuf::new(),
             request_id,
+            response_to: 0,
             more_to_come: false,
         }))
     }
 
     /// Reads one reply to `request_id` and takes out its document.
     pub(crate) async fn read_reply(&mut self, request_id: i32) -> Result<Reply> {
+        self.read_reply_to(&[request_id]).await
+    }
+
+    /// Reads one reply whose `responseTo` is one of `accepted` (the first is the
+    /// one named in the error otherwise) and takes out its document.
+    pub(crate) async fn read_reply_to(&mut self, accepted: &[i32]) -> Result<Reply> {
         let frame = self.stream.read_frame().await?;
         let decoded = Message::decode(&frame, self.hello.max_message_size_bytes)?;
-        if decoded.header.response_to != request_id {
-            return Err(wrong_response_to(request_id, decoded.header.response_to));
+        if !accepted.contains(&decoded.header.response_to) {
+            let expected = accepted.first().copied().unwrap_or(0);
+            return Err(wrong_response_to(expected, decoded.header.response_to));
         }
         reply_document(decoded)
     }
@@ -295,11 +305,13 @@ fn wrong_response_to(expected: i32, got: i32) -> Error {
 /// The document of an OP_MSG or OP_REPLY reply.
 pub(crate) fn reply_document(decoded: Decoded) -> Result<Reply> {
     let request_id = decoded.header.request_id;
+    let response_to = decoded.header.response_to;
     match decoded.message {
         Message::Msg(msg) => Ok(Reply {
             more_to_come: msg.flags.contains(MsgFlags::MORE_TO_COME),
             document: msg.body,
             request_id,
+            response_to,
         }),
         Message::Reply(reply) => {
             let query_failure = reply.flags.contains(ReplyFlags::QUERY_FAILURE);
@@ -312,6 +324,7 @@ pub(crate) fn reply_document(decoded: Decoded) -> Result<Reply> {
             Ok(Reply {
                 document,
                 request_id,
+                response_to,
                 more_to_come: false,
             })
         }

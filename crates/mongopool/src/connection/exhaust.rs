@@ -9,6 +9,13 @@ use super::{Broken, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply_check::check_command_reply;
 
+/// Where an exhaust stream stands: the request that started it and the last reply.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExhaustIds {
+    request: i32,
+    previous_reply: i32,
+}
+
 impl Connection {
     /// Sends a command with the moreToCome flag: the server sends no reply, and
     /// nothing is read. Use it for unacknowledged writes (with `writeConcern: {w: 0}`
@@ -35,7 +42,10 @@ impl Connection {
         let message = self.command_message(db, spec, options, MsgFlags::EXHAUST_ALLOWED)?;
         let reply = self.round_trip(&message, command_name(spec)).await?;
         if reply.more_to_come {
-            self.exhaust_request = Some(reply.request_id);
+            self.exhaust_request = Some(ExhaustIds {
+                request: reply.response_to,
+                previous_reply: reply.request_id,
+            });
         }
         if options.check {
             check_command_reply(&reply.document, &options.allowable_errors)?;
@@ -48,7 +58,7 @@ impl Connection {
     /// previous one's request id. Dropping the stream half-read leaves the connection
     /// unusable, as it must be.
     pub async fn next_exhaust_reply(&mut self) -> Result<Option<RawDocumentBuf>> {
-        let Some(previous) = self.exhaust_request else {
+        let Some(ids) = self.exhaust_request else {
             return Ok(None);
         };
         if let Some(reason) = self.broken {
@@ -58,12 +68,22 @@ impl Connection {
             )));
         }
         self.broken = Some(Broken::Abandoned);
+        // The spec: each follow-up answers the previous reply. Some servers
+        // (SecantusDB 0.5) answer the original request every time; accept that
+        // too, as the drivers do, but nothing else.
         let interrupt = self.interrupt.clone();
-        let result = Self::interruptible(interrupt, self.read_reply(previous)).await;
+        let result = Self::interruptible(
+            interrupt,
+            self.read_reply_to(&[ids.previous_reply, ids.request]),
+        )
+        .await;
         let reply = self
             .settle(result)
             .inspect_err(|_| self.exhaust_request = None)?;
-        self.exhaust_request = reply.more_to_come.then_some(reply.request_id);
+        self.exhaust_request = reply.more_to_come.then_some(ExhaustIds {
+            request: ids.request,
+            previous_reply: reply.request_id,
+        });
         Ok(Some(reply.document))
     }
 

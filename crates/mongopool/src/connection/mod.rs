@@ -97,7 +97,7 @@ pub struct Connection {
     last_used: Instant,
     broken: Option<Broken>,
     /// Set while an exhaust stream is being read: only `next_exhaust_reply` may run.
-    exhaust_request: Option<i32>,
+    exhaust_request: Option<exhaust::ExhaustIds>,
     /// Set by `send_message` when the bytes sent ask for a reply: only then may
     /// `receive_message` read from a connection marked as awaiting one.
     awaiting_reply: bool,
