@@ -1,8 +1,9 @@
 //! Runs the spec tests of the connection string, URI options and authentication
 //! (legacy connection string) specs against `ConnectionString::parse`.
 //!
-//! Reads every `.json` file under `tests/spec/` and, when `URI_SPEC_DIR` is set, under
-//! that directory too. Prints one line per test case (`passed`, `failed: <why>` or
+//! Reads every `.json` file under `tests/spec/connection-string`, `tests/spec/uri-options`
+//! and `tests/spec/auth` (other spec suites live beside them) and, when `URI_SPEC_DIR`
+//! is set, under that directory too. Prints one line per test case (`passed`, `failed: <why>` or
 //! `skipped: <reason>`) and totals, and fails on any failed case and on any file or
 //! field it does not understand.
 
@@ -109,7 +110,11 @@ fn main() -> ExitCode {
         println!("uri_spec: test");
         return ExitCode::SUCCESS;
     }
-    let mut roots = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec")];
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec");
+    let mut roots: Vec<PathBuf> = ["connection-string", "uri-options", "auth"]
+        .iter()
+        .map(|suite| spec.join(suite))
+        .collect();
     if let Some(extra) = std::env::var_os("URI_SPEC_DIR") {
         roots.push(PathBuf::from(extra));
     }
