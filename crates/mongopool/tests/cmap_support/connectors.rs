@@ -2,7 +2,8 @@
 //!
 //! Unit-style files use [`SpecConnector`] with no fail point: connections are made at
 //! once. Integration-style files need a server's `failCommand` fail point on the hello
-//! handshake; until the real-server path exists, [`SpecConnector`] emulates the file's
+//! handshake; they run against SecantusDB with the real `MongoConnector` (see
+//! `real_server`), and when that cannot be done, [`SpecConnector`] emulates the file's
 //! fail point in `connect` (the handshake is the only command a pool runs).
 
 use std::sync::Mutex;
@@ -12,12 +13,19 @@ use mongopool::error::OperationFailure;
 use mongopool::pool::{ConnectContext, Connector, Poolable};
 use mongopool::{Error, ErrorKind, Result};
 
+use super::executor::OwnId;
 use super::format::{FailPoint, FailPointMode};
 
 /// A connection that does no I/O.
 #[derive(Debug)]
 pub struct MockConnection {
     pub id: u32,
+}
+
+impl OwnId for MockConnection {
+    fn own_id(&self) -> u32 {
+        self.id
+    }
 }
 
 impl Poolable for MockConnection {

@@ -11,7 +11,6 @@ use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;
 
-use super::connectors::MockConnection;
 use super::format::{Op, Operation, SpecFile};
 use super::matching::{error_json, event_json, matches};
 
@@ -72,6 +71,18 @@ pub enum OpError {
     Runner(String),
 }
 
+/// A connection that knows the id its connector was given, so the runner can check that
+/// the pool hands out the connection it says it does.
+pub trait OwnId {
+    fn own_id(&self) -> u32;
+}
+
+impl OwnId for mongopool::Connection {
+    fn own_id(&self) -> u32 {
+        self.id()
+    }
+}
+
 struct Shared<C: Connector> {
     pool: Pool<C>,
     events: Arc<EventLog>,
@@ -85,7 +96,7 @@ struct Thread {
     task: JoinHandle<Result<(), OpError>>,
 }
 
-async fn execute<C: Connector<Connection = MockConnection>>(
+async fn execute<C: Connector<Connection: OwnId>>(
     shared: &Arc<Shared<C>>,
     op: Op,
 ) -> Result<(), OpError> {
@@ -105,11 +116,11 @@ async fn execute<C: Connector<Connection = MockConnection>>(
         }
         Op::CheckOut { label } => {
             let conn = shared.pool.checkout().await.map_err(OpError::Pool)?;
-            if conn.id != conn.id() {
+            if conn.own_id() != conn.id() {
                 return Err(OpError::Runner(format!(
                     "the pool says connection {} but the connector made connection {}",
                     conn.id(),
-                    conn.id
+                    conn.own_id()
                 )));
             }
             match label {
@@ -142,7 +153,7 @@ async fn execute<C: Connector<Connection = MockConnection>>(
 
 /// Runs the operations on the main thread, stopping at the first error, which is
 /// returned (thread errors reach the main thread through `waitForThread`).
-async fn run_main<C: Connector<Connection = MockConnection>>(
+async fn run_main<C: Connector<Connection: OwnId>>(
     shared: &Arc<Shared<C>>,
     operations: &[Operation],
     threads: &mut HashMap<String, Thread>,
@@ -194,7 +205,7 @@ async fn run_main<C: Connector<Connection = MockConnection>>(
 
 /// Runs `file` against `pool` (whose event handler feeds `events`) and checks the
 /// error and the events. `Err` says what did not match.
-pub async fn run_file<C: Connector<Connection = MockConnection>>(
+pub async fn run_file<C: Connector<Connection: OwnId>>(
     file: &SpecFile,
     pool: Pool<C>,
     events: Arc<EventLog>,

@@ -113,6 +113,8 @@ pub enum FailPointMode {
 /// A `configureFailPoint: "failCommand"` command.
 #[derive(Debug, Clone)]
 pub struct FailPoint {
+    /// The command as the file gives it, for a real server.
+    pub raw: Map<String, Value>,
     pub mode: FailPointMode,
     pub fail_commands: Vec<String>,
     pub close_connection: bool,
@@ -463,6 +465,7 @@ impl FailPoint {
             return Err("failPoint data: blockConnection without blockTimeMS".into());
         }
         Ok(FailPoint {
+            raw: m.clone(),
             mode,
             fail_commands,
             close_connection: boolean(data, "closeConnection", DATA)?.unwrap_or(false),
