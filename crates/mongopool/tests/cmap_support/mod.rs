@@ -37,7 +37,7 @@ enum Backend<'a> {
     /// An integration-style file that cannot run on SecantusDB (`why`): its fail point,
     /// if it has one, is emulated by the connector.
     Emulated {
-        fail_point: Option<EmulatedFailPoint>,
+        fail_point: Option<Box<EmulatedFailPoint>>,
         why: String,
     },
 }
@@ -66,7 +66,7 @@ impl<'a> Backend<'a> {
         let fail_point = file
             .fail_point
             .clone()
-            .map(EmulatedFailPoint::new)
+            .map(|fp| EmulatedFailPoint::new(fp).map(Box::new))
             .transpose()?;
         Ok(Backend::Emulated { fail_point, why })
     }
@@ -186,7 +186,7 @@ fn run_one(path: &Path, real: &RealServerSlot) -> Result<String, String> {
             let connector = SpecConnector {
                 app_name: file.pool_options.app_name.clone(),
                 fail_point: match backend {
-                    Backend::Emulated { fail_point, .. } => fail_point,
+                    Backend::Emulated { fail_point, .. } => fail_point.map(|fp| *fp),
                     _ => None,
                 },
             };
