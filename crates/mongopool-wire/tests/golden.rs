@@ -184,10 +184,7 @@ fn expected_message(entry: &Value) -> Message {
             .into()
         }
         OpCode::Update => {
-            assert_field_names(
-                f,
-                &["flags", "full_collection_name", "selector", "update"],
-            );
+            assert_field_names(f, &["flags", "full_collection_name", "selector", "update"]);
             OpUpdate {
                 full_collection_name: str_field(f, "full_collection_name").to_owned(),
                 flags: UpdateFlags(u32_field(f, "flags")),
@@ -582,8 +579,8 @@ fn every_manifest_entry_is_checked() {
         messages(&manifest).len() + sequences(&manifest).len(),
         "names are unique"
     );
-    let checked: usize = FAMILIES.iter().map(|&op| check_family(op)).sum::<usize>()
-        + check_sequences();
+    let checked: usize =
+        FAMILIES.iter().map(|&op| check_family(op)).sum::<usize>() + check_sequences();
     let listed = messages(&manifest).len() + sequences(&manifest).len();
     println!("golden: {checked} of {listed} manifest entries checked");
     assert_eq!(checked, listed);
