@@ -4,6 +4,7 @@
 use std::io::{Read, Write};
 
 use crate::error::{Result, WireError};
+use crate::zstd_contexts;
 
 /// A compression algorithm, with its level where it has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -127,7 +128,7 @@ impl Compressor {
             }
             Compressor::Zstd { level } => {
                 // Level 0 asks zstd for its default.
-                zstd::bulk::compress(input, level.unwrap_or(0))
+                zstd_contexts::compress(input, level.unwrap_or(0))
                     .map_err(|e| compression_error("zstd", e))
             }
         }
@@ -168,7 +169,7 @@ impl Compressor {
             }
             Compressor::Zstd { .. } => {
                 // Errors when the output would exceed the capacity.
-                zstd::bulk::decompress(input, uncompressed_size)
+                zstd_contexts::decompress(input, uncompressed_size)
                     .map_err(|e| compression_error("zstd", e))?
             }
         };

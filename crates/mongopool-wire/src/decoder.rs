@@ -63,6 +63,32 @@ impl MessageDecoder {
 
     /// The next whole frame (header included), or `None` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>> {
+        let Some(len) = self.pending_frame_len()? else {
+            return Ok(None);
+        };
+        let frame = self.frame_bytes(len).to_vec();
+        self.consume(len);
+        Ok(Some(frame))
+    }
+
+    /// The next whole message, decoded, or `None` if more bytes are needed.
+    pub fn next_message(&mut self) -> Result<Option<Decoded>> {
+        let Some(len) = self.pending_frame_len()? else {
+            return Ok(None);
+        };
+        // Decoded where it lies: copying the frame out first adds a pass over every
+        // byte and a frame-sized allocation (on a 16 MB reply pushed in 64 KiB reads,
+        // measured 1.3 to 3 times slower with the copy, depending on machine load).
+        let decoded = Message::decode(self.frame_bytes(len), self.max_message_size);
+        // Consumed whether or not it decoded: a bad message does not break the stream.
+        self.consume(len);
+        decoded.map(Some)
+    }
+
+    /// The length of the frame at the front if all of it has arrived; `None` if more
+    /// bytes are needed. Checks (and makes sticky) the announced length as soon as its
+    /// four bytes are there.
+    fn pending_frame_len(&mut self) -> Result<Option<usize>> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -79,23 +105,22 @@ impl MessageDecoder {
                 return Err(e);
             }
         };
-        let Some(frame) = pending.get(..len) else {
-            return Ok(None);
-        };
-        let frame = frame.to_vec();
-        self.start += len;
+        Ok((pending.len() >= len).then_some(len))
+    }
+
+    /// The `len` bytes at the front; `pending_frame_len` has checked they are there.
+    fn frame_bytes(&self, len: usize) -> &[u8] {
+        self.start
+            .checked_add(len)
+            .and_then(|end| self.buf.get(self.start..end))
+            .unwrap_or_default()
+    }
+
+    fn consume(&mut self, len: usize) {
+        self.start = self.start.saturating_add(len).min(self.buf.len());
         if self.start == self.buf.len() {
             self.buf.clear();
             self.start = 0;
-        }
-        Ok(Some(frame))
-    }
-
-    /// The next whole message, decoded, or `None` if more bytes are needed.
-    pub fn next_message(&mut self) -> Result<Option<Decoded>> {
-        match self.next_frame()? {
-            Some(frame) => Message::decode(&frame, self.max_message_size).map(Some),
-            None => Ok(None),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod scram;
 mod flags;
 mod reader;
 mod writer;
+mod zstd_contexts;
 
 pub mod compressor;
 pub mod decoder;
