@@ -19,6 +19,8 @@ pub struct Args {
     pub run_concurrent: bool,
     /// Whether to run the serial (1 task, pool of 1) rounds.
     pub run_serial: bool,
+    /// Whether to print the tail of each phase's latencies too.
+    pub detail: bool,
 }
 
 const USAGE: &str = "\
@@ -31,7 +33,8 @@ usage: bench-vs-official [options]
   --tasks N           concurrent tasks (default 64)
   --pool-size N       pool size under concurrency (default 8)
   --no-serial         skip the serial rounds (1 task, pool of 1)
-  --no-concurrent     skip the concurrent rounds";
+  --no-concurrent     skip the concurrent rounds
+  --detail            also print p90, p99.9 and the maximum latency of each phase";
 
 impl Args {
     /// Parses `std::env::args`, or returns the message to print and exit with.
@@ -49,6 +52,7 @@ impl Args {
             },
             run_concurrent: true,
             run_serial: true,
+            detail: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -73,6 +77,7 @@ impl Args {
                 "--pool-size" => args.concurrent.pool_size = number(&flag, &value()?)?,
                 "--no-serial" => args.run_serial = false,
                 "--no-concurrent" => args.run_concurrent = false,
+                "--detail" => args.detail = true,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown option {other:?}\n{USAGE}")),
             }

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use mongopool::{CommandOptions, ConnectionOptions, MongoPool, PoolOptions, ServerAddress};
 use tokio::task::JoinSet;
 
+use crate::cpu;
 use crate::window::{Recorder, Sample, Window};
 
 /// Any error of either client; the benchmark stops at the first one.
@@ -17,6 +18,15 @@ pub struct Load {
     pub tasks: usize,
     /// Maximum connections in the pool.
     pub pool_size: u32,
+}
+
+/// The server under test.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    /// Its process, for CPU accounting.
+    pub pid: Option<u32>,
 }
 
 /// Timing of one phase.
@@ -70,20 +80,20 @@ impl Contender {
         Contender::ALL.into_iter().find(|c| c.name() == name)
     }
 
-    /// Runs one phase against the server on `127.0.0.1:port`: a fresh client,
+    /// Runs one phase against `target`: a fresh client,
     /// `load.tasks` loops for `timing.warmup + timing.measure`, then the client is
     /// closed.
-    pub async fn run(self, port: u16, load: Load, timing: Timing) -> Result<Sample, BoxError> {
+    pub async fn run(self, target: Target, load: Load, timing: Timing) -> Result<Sample, BoxError> {
         match self {
-            Contender::Ours => run_ours(port, load, timing).await,
-            official => run_official(official, port, load, timing).await,
+            Contender::Ours => run_ours(target, load, timing).await,
+            official => run_official(official, target, load, timing).await,
         }
     }
 }
 
-async fn run_ours(port: u16, load: Load, timing: Timing) -> Result<Sample, BoxError> {
+async fn run_ours(target: Target, load: Load, timing: Timing) -> Result<Sample, BoxError> {
     let pool = MongoPool::with_options(
-        ServerAddress::tcp("127.0.0.1", port),
+        ServerAddress::tcp("127.0.0.1", target.port),
         PoolOptions::builder()
             .max_pool_size(load.pool_size)
             .build()?,
@@ -91,6 +101,7 @@ async fn run_ours(port: u16, load: Load, timing: Timing) -> Result<Sample, BoxEr
     );
     pool.ready();
     let window = Window::after(timing.warmup, timing.measure);
+    let cpu = tokio::spawn(cpu::measure(window, target.pid));
     let mut tasks = JoinSet::new();
     for _ in 0..load.tasks {
         let pool = pool.clone();
@@ -113,23 +124,24 @@ async fn run_ours(port: u16, load: Load, timing: Timing) -> Result<Sample, BoxEr
     }
     let recorders = join_all(tasks).await;
     pool.close();
-    Ok(Sample::merge(window, recorders?))
+    Ok(Sample::merge(window, recorders?, cpu.await?))
 }
 
 async fn run_official(
     which: Contender,
-    port: u16,
+    target: Target,
     load: Load,
     timing: Timing,
 ) -> Result<Sample, BoxError> {
     use mongodb::bson::{doc, rawdoc};
 
     let uri = format!(
-        "mongodb://127.0.0.1:{port}/?maxPoolSize={}&directConnection=true",
-        load.pool_size
+        "mongodb://127.0.0.1:{}/?maxPoolSize={}&directConnection=true",
+        target.port, load.pool_size
     );
     let client = mongodb::Client::with_uri_str(&uri).await?;
     let window = Window::after(timing.warmup, timing.measure);
+    let cpu = tokio::spawn(cpu::measure(window, target.pid));
     let mut tasks = JoinSet::new();
     for _ in 0..load.tasks {
         let client = client.clone();
@@ -174,7 +186,7 @@ async fn run_official(
     }
     let recorders = join_all(tasks).await;
     client.shutdown().await;
-    Ok(Sample::merge(window, recorders?))
+    Ok(Sample::merge(window, recorders?, cpu.await?))
 }
 
 /// Waits for every task; the first failure (an error or a panic) wins.

@@ -4,6 +4,7 @@
 
 mod args;
 mod contender;
+mod cpu;
 mod report;
 mod window;
 
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use args::Args;
-use contender::{BoxError, Load};
+use contender::{BoxError, Load, Target};
 use mongopool_testkit::TestServer;
 use report::Measured;
 
@@ -54,6 +55,10 @@ fn run(args: &Args) -> Result<(), BoxError> {
         "each phase: {:?} warm-up, {:?} measured; {} round(s)",
         args.timing.warmup, args.timing.measure, args.rounds
     );
+    let target = Target {
+        port: server.port(),
+        pid: server.pid(),
+    };
     let mut loads = Vec::new();
     if args.run_concurrent {
         loads.push(("concurrent", args.concurrent));
@@ -75,13 +80,16 @@ fn run(args: &Args) -> Result<(), BoxError> {
                 // Lets the previous client's connections close on the server before
                 // the next one starts.
                 std::thread::sleep(SETTLE);
-                let sample = runtime.block_on(contender.run(server.port(), load, args.timing))?;
+                let sample = runtime.block_on(contender.run(target, load, args.timing))?;
                 let measured = Measured {
                     round,
                     contender,
                     sample,
                 };
                 report::print_phase(label, &measured);
+                if args.detail {
+                    report::print_tail(&measured);
+                }
                 results.push(measured);
             }
         }

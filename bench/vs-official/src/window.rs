@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
+use crate::cpu::CpuUse;
+
 /// Latencies above this are clamped (they would mean the machine stalled).
 const MAX_LATENCY_NS: u64 = 60_000_000_000;
 
@@ -23,6 +25,16 @@ impl Window {
             start,
             end: start + measure,
         }
+    }
+
+    /// When measuring starts.
+    pub fn start(&self) -> Instant {
+        self.start
+    }
+
+    /// When measuring stops.
+    pub fn end(&self) -> Instant {
+        self.end
     }
 
     /// The length of the measured part.
@@ -76,11 +88,13 @@ pub struct Sample {
     pub seconds: f64,
     /// Their latencies, in nanoseconds.
     pub latencies_ns: Histogram<u64>,
+    /// CPU time of the client and of the server in the window.
+    pub cpu: CpuUse,
 }
 
 impl Sample {
     /// Merges the recorders of every task of a phase.
-    pub fn merge(window: Window, recorders: Vec<Recorder>) -> Sample {
+    pub fn merge(window: Window, recorders: Vec<Recorder>, cpu: CpuUse) -> Sample {
         let mut latencies_ns = new_histogram();
         let mut ops = 0;
         for r in recorders {
@@ -93,7 +107,23 @@ impl Sample {
             ops,
             seconds: window.length().as_secs_f64(),
             latencies_ns,
+            cpu,
         }
+    }
+
+    /// Client CPU time per operation, in microseconds.
+    pub fn client_cpu_us_per_op(&self) -> Option<f64> {
+        self.per_op_us(self.cpu.client)
+    }
+
+    /// Server CPU time per operation, in microseconds.
+    pub fn server_cpu_us_per_op(&self) -> Option<f64> {
+        self.per_op_us(self.cpu.server)
+    }
+
+    fn per_op_us(&self, cpu: Option<Duration>) -> Option<f64> {
+        (self.ops > 0).then_some(())?;
+        Some(cpu?.as_secs_f64() * 1e6 / self.ops as f64)
     }
 
     /// Completed operations per second.
