@@ -261,7 +261,7 @@ impl Connection {
         .await;
         self.write_buf = buf;
         let reply = self.settle(result)?;
-        Ok(reply.unwrap_or(Reply {
+        Ok(reply.unwrap_or_else(|| Reply {
             document: RawDocumentBuf::new(),
             request_id,
             response_to: 0,

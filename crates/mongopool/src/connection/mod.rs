@@ -89,7 +89,8 @@ pub(crate) fn io_for_handshake(stream: Stream, options: &ConnectionOptions) -> i
 pub struct Connection {
     stream: io::FramedStream,
     address: ServerAddress,
-    hello: HelloReply,
+    // Behind an Arc: connections move by value through the pool.
+    hello: std::sync::Arc<HelloReply>,
     compressor: Option<Compressor>,
     id: u32,
     generation: u32,
@@ -150,7 +151,7 @@ impl Connection {
         Connection {
             stream,
             address,
-            hello,
+            hello: std::sync::Arc::new(hello),
             compressor,
             id,
             generation,
