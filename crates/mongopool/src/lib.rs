@@ -4,6 +4,21 @@
 //! with the hello handshake and keeps what the server said, logs them in, runs commands
 //! and writes over every generation of the wire protocol, and hands them out through an
 //! async pool that follows the MongoDB CMAP specification.
+//!
+//! ```no_run
+//! use mongopool::{CommandOptions, ConnectionString, MongoPool};
+//!
+//! # async fn demo() -> mongopool::Result<()> {
+//! let uri = ConnectionString::parse("mongodb://localhost:27017/?maxPoolSize=8&compressors=zstd")?;
+//! let pool = MongoPool::from_connection_string(&uri)?;
+//! pool.ready(); // pools start paused; a server monitor readies them
+//! let mut conn = pool.checkout().await?; // checked back in when dropped
+//! let reply = conn
+//!     .command("admin", &bson::rawdoc! { "ping": 1 }, &CommandOptions::default())
+//!     .await?;
+//! assert_eq!(reply.get_f64("ok").ok(), Some(1.0));
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
