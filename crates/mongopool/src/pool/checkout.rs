@@ -3,11 +3,19 @@
 //! Every `.await` below is covered by something that owns what is half-done:
 //! - the [`Attempt`] reports the checkout as failed (`Cancelled`) if it is dropped
 //!   before it finishes, so every `ConnectionCheckOutStarted` has exactly one outcome;
-//! - the [`Slot`](super::wait_queue::Slot) and the head guard release themselves;
+//! - the [`Slot`](super::wait_queue::Slot), the [`HeadClaim`] and the head guard release
+//!   themselves;
 //! - the pending connection is owned by its establishment task, and the [`Handoff`]
 //!   takes back a connection that was delivered to a checkout that no longer listens.
+//!
+//! The fast path: a free slot (the semaphore has no queue then) and nobody at the head
+//! of the wait queue or queued for it ([`PoolState::enter`](super::state::PoolState::enter))
+//! means this checkout is the head; it searches at once, under one lock, without
+//! awaiting anything. A checkout that finds someone there queues behind them, so the
+//! fast path never overtakes a waiter.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -15,7 +23,7 @@ use tokio::time::Instant;
 use super::establish::{self, Established, Purpose};
 use super::inner::PoolInner;
 use super::pooled::PooledConnection;
-use super::state::{ConnMeta, Refusal, Search};
+use super::state::{ConnMeta, Entry, NewConnection, Refusal, Search};
 use super::wait_queue::{race, Interruption, Slot};
 use super::Connector;
 use crate::error::{Error, ErrorKind, Result};
@@ -27,24 +35,41 @@ use crate::events::{
 /// One checkout, from `ConnectionCheckOutStarted` to its single outcome event.
 struct Attempt<'a, C: Connector> {
     inner: &'a Arc<PoolInner<C>>,
-    started: Instant,
+    /// When the checkout started. The clock is read at once only if someone listens to
+    /// events (their durations); otherwise when the checkout first has to wait (for the
+    /// wait queue deadline), with no await in between, so at the same instant.
+    started: Option<Instant>,
     /// Whether the checkout had to wait in the wait queue.
     waited: bool,
     finished: bool,
 }
 
 impl<C: Connector> Attempt<'_, C> {
+    fn started(&mut self) -> Instant {
+        *self.started.get_or_insert_with(Instant::now)
+    }
+
+    /// The wait queue deadline; called before every wait.
+    fn deadline(&mut self) -> Option<Instant> {
+        let timeout = self.inner.options.wait_queue_timeout?;
+        Some(self.started() + timeout)
+    }
+
+    fn elapsed(started: Option<Instant>) -> Duration {
+        started.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
     fn fail(&mut self, reason: CheckoutFailedReason, error: Option<Error>) {
         self.finished = true;
         self.inner.counters.failed(reason);
-        let duration = self.started.elapsed();
+        let started = self.started;
         let events = &self.inner.events;
         events.emit(|address| {
             CmapEvent::ConnectionCheckOutFailed(ConnectionCheckOutFailedEvent {
                 address,
                 reason,
                 error,
-                duration,
+                duration: Self::elapsed(started),
             })
         });
         events.flush();
@@ -64,7 +89,7 @@ impl<C: Connector> Attempt<'_, C> {
         match why {
             Interruption::Lifecycle => self.refused(self.inner.current_refusal()),
             Interruption::Timeout => {
-                let waited = self.started.elapsed();
+                let waited = self.started().elapsed();
                 let error = Error::new(ErrorKind::WaitQueueTimeout {
                     address: self.inner.address.to_string(),
                     waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
@@ -83,12 +108,12 @@ impl<C: Connector> Attempt<'_, C> {
     /// The `ConnectionCheckedOut` event; for available connections it is emitted under
     /// the state lock, together with taking the connection.
     fn checked_out_event(&self, id: u32) -> impl FnOnce(crate::ServerAddress) -> CmapEvent {
-        let duration = self.started.elapsed();
+        let started = self.started;
         move |address| {
             CmapEvent::ConnectionCheckedOut(ConnectionCheckedOutEvent {
                 address,
                 connection_id: id,
-                duration,
+                duration: Self::elapsed(started),
             })
         }
     }
@@ -114,6 +139,28 @@ impl<C: Connector> Drop for Attempt<'_, C> {
     }
 }
 
+/// Counts the checkout in `head_claims` while it is at the head of the wait queue or
+/// queued for it. Taken back under the lock when the checkout's search ends (then
+/// [`HeadClaim::disarm`]ed), or on drop if the checkout gives up or is dropped.
+struct HeadClaim<'a, C: Connector> {
+    inner: &'a PoolInner<C>,
+    held: bool,
+}
+
+impl<C: Connector> HeadClaim<'_, C> {
+    fn disarm(&mut self) {
+        self.held = false;
+    }
+}
+
+impl<C: Connector> Drop for HeadClaim<'_, C> {
+    fn drop(&mut self) {
+        if self.held {
+            self.inner.with_state(|st, _| st.release_head_claim());
+        }
+    }
+}
+
 /// Receives the connection established for this checkout; if dropped after the
 /// connection was sent but before it was received, gives it back to the pool.
 struct Handoff<'a, C: Connector> {
@@ -135,7 +182,7 @@ impl<C: Connector> Drop for Handoff<'_, C> {
 impl<C: Connector> PoolInner<C> {
     pub(crate) async fn checkout(self: &Arc<Self>) -> Result<PooledConnection<C::Connection>> {
         self.ensure_maintenance();
-        let started = Instant::now();
+        let started = self.events.enabled().then(Instant::now);
         self.events.emit(|address| {
             CmapEvent::ConnectionCheckOutStarted(ConnectionCheckOutStartedEvent { address })
         });
@@ -150,29 +197,50 @@ impl<C: Connector> PoolInner<C> {
         // Created before the admission check: a clear or close after it wakes us.
         let lifecycle = self.lifecycle.notified();
         tokio::pin!(lifecycle);
-        let admitted = match self.with_state(|st, _| st.admission()) {
-            Ok(generation) => generation,
-            Err(refusal) => return Err(attempt.refused(refusal)),
-        };
-        let deadline = self.options.wait_queue_timeout.map(|t| started + t);
 
-        let slot = match self.wait_queue.try_slot() {
-            Some(slot) => slot,
+        let (slot, admitted) = match self.wait_queue.try_slot() {
+            Some(slot) => (slot, None),
             None => {
+                // A paused or closed pool refuses at once rather than after the wait.
+                let admitted = match self.with_state(|st, _| st.admission()) {
+                    Ok(generation) => generation,
+                    Err(refusal) => return Err(attempt.refused(refusal)),
+                };
                 attempt.waited = true;
+                let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
                 match race(self.wait_queue.slot(), deadline, lifecycle.as_mut()).await {
-                    Ok(Some(slot)) => slot,
+                    Ok(Some(slot)) => (slot, Some(admitted)),
                     Ok(None) => return Err(attempt.refused(Refusal::Closed)),
                     Err(why) => return Err(attempt.interrupted(why)),
                 }
             }
         };
 
+        let now = self.idle_clock();
+        let entry = self.with_state(|st, ev| {
+            let entry = st.enter(admitted, &self.limits, now, ev);
+            if let Entry::Found(c) = &entry {
+                ev.emit(attempt.checked_out_event(c.meta.id));
+            }
+            entry
+        });
+        let admitted = match entry {
+            Entry::Found(c) => return Ok(attempt.succeed(c.conn, c.meta, slot)),
+            Entry::Create(new) => return self.establish_for(attempt, new, slot).await,
+            Entry::Refused(refusal) => return Err(attempt.refused(refusal)),
+            Entry::Queued(admitted) => admitted,
+        };
+        let mut claim = HeadClaim {
+            inner: self,
+            held: true,
+        };
+
         let head = match self.wait_queue.try_head() {
             Some(head) => head,
             None => {
                 attempt.waited = true;
+                let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
                 match race(self.wait_queue.head(), deadline, lifecycle.as_mut()).await {
                     Ok(head) => head,
@@ -184,13 +252,22 @@ impl<C: Connector> PoolInner<C> {
         let new = loop {
             // Created before the search: a change right after it wakes us.
             let available = self.availability.notified();
+            let now = self.idle_clock();
             let found = self.with_state(|st, ev| {
-                let found = st.search(admitted, &self.limits, Instant::now(), ev);
-                if let Search::Found(c) = &found {
-                    ev.emit(attempt.checked_out_event(c.meta.id));
+                let found = st.search(admitted, &self.limits, now, ev);
+                match &found {
+                    Search::Wait => {}
+                    Search::Found(c) => {
+                        ev.emit(attempt.checked_out_event(c.meta.id));
+                        st.release_head_claim();
+                    }
+                    Search::Create(_) | Search::Refused(_) => st.release_head_claim(),
                 }
                 found
             });
+            if !matches!(found, Search::Wait) {
+                claim.disarm();
+            }
             match found {
                 Search::Found(c) => {
                     drop(head);
@@ -200,6 +277,7 @@ impl<C: Connector> PoolInner<C> {
                 Search::Refused(refusal) => return Err(attempt.refused(refusal)),
                 Search::Wait => {
                     attempt.waited = true;
+                    let deadline = attempt.deadline();
                     let _waiting = self.counters.waiting();
                     if let Err(why) = race(available, deadline, lifecycle.as_mut()).await {
                         return Err(attempt.interrupted(why));
@@ -209,7 +287,16 @@ impl<C: Connector> PoolInner<C> {
         };
         // Establishing is not waiting in the queue: let the next checkout look.
         drop(head);
+        self.establish_for(attempt, new, slot).await
+    }
 
+    /// Establishes `new` on a task of its own and hands it to this checkout.
+    async fn establish_for(
+        self: &Arc<Self>,
+        mut attempt: Attempt<'_, C>,
+        new: NewConnection,
+        slot: Slot<'_>,
+    ) -> Result<PooledConnection<C::Connection>> {
         let (tx, rx) = oneshot::channel();
         establish::spawn(self.clone(), new, Purpose::Checkout(tx));
         let mut handoff = Handoff { inner: self, rx };

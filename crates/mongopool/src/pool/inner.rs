@@ -76,8 +76,9 @@ impl<C: Connector> PoolInner<C> {
     }
 
     /// Locks the state, runs `f`, unlocks, then drops the connections `f` closed, wakes
-    /// the head of the wait queue if `f` changed what it waits for, and delivers the
-    /// events `f` queued.
+    /// the head of the wait queue if `f` changed what it may be waiting for (only the
+    /// checkouts counted in `head_claims` ever wait for that), and delivers the events
+    /// `f` queued.
     pub(crate) fn with_state<R>(
         &self,
         f: impl FnOnce(&mut PoolState<C::Connection>, &EventSink) -> R,
@@ -88,7 +89,7 @@ impl<C: Connector> PoolInner<C> {
             (
                 result,
                 mem::take(&mut st.graveyard),
-                mem::replace(&mut st.availability_changed, false),
+                mem::replace(&mut st.availability_changed, false) && st.head_claims > 0,
                 mem::replace(&mut st.connection_closed, false),
             )
         };
@@ -195,7 +196,7 @@ impl<C: Connector> PoolInner<C> {
     /// start establishing connections up to `min_pool_size`, within `max_pool_size` and
     /// `max_connecting`. Never waits. Returns `false` once the pool is closed.
     pub(crate) fn run_maintenance(self: &Arc<Self>) -> bool {
-        let now = Instant::now();
+        let now = self.idle_clock();
         let min = self.options.min_pool_size as usize;
         let (open, starts) = self.with_state(|st, ev| {
             if st.phase == Phase::Closed {
@@ -214,6 +215,12 @@ impl<C: Connector> PoolInner<C> {
             establish::spawn(self.clone(), new, Purpose::Populate);
         }
         open
+    }
+
+    /// The time to stamp available connections with and judge them by: only needed to
+    /// enforce `max_idle_time` (reading the clock is not free on the hot path).
+    pub(crate) fn idle_clock(&self) -> Option<Instant> {
+        self.limits.max_idle_time.map(|_| Instant::now())
     }
 
     /// The error a refused checkout returns.
@@ -241,7 +248,7 @@ impl<C: Connector> PoolInner<C> {
 
 impl<C: Connector> ReturnToPool<C::Connection> for PoolInner<C> {
     fn check_in(&self, conn: C::Connection, meta: ConnMeta, holds_slot: bool) {
-        let now = Instant::now();
+        let now = self.idle_clock();
         self.with_state(|st, ev| st.check_in(conn, meta, now, ev));
         // After the connection is available: the waiter this slot goes to finds it.
         if holds_slot {

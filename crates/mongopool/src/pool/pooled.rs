@@ -22,10 +22,15 @@ pub(crate) trait ReturnToPool<T>: Send + Sync {
 /// checkout.
 #[must_use = "dropping the guard checks the connection back in at once"]
 pub struct PooledConnection<T: Poolable> {
-    conn: Option<T>,
-    meta: ConnMeta,
+    /// Taken out only by `drop`, so the check-in can move the metadata too.
+    held: Option<Held<T>>,
     pool: Arc<dyn ReturnToPool<T>>,
     holds_slot: bool,
+}
+
+struct Held<T> {
+    conn: T,
+    meta: ConnMeta,
 }
 
 impl<T: Poolable> PooledConnection<T> {
@@ -36,51 +41,56 @@ impl<T: Poolable> PooledConnection<T> {
         holds_slot: bool,
     ) -> Self {
         PooledConnection {
-            conn: Some(conn),
-            meta,
+            held: Some(Held { conn, meta }),
             pool,
             holds_slot,
         }
     }
 
+    fn held(&self) -> &Held<T> {
+        self.held
+            .as_ref()
+            .expect("the connection is only taken out in drop")
+    }
+
     /// The connection's id in its pool (1, 2, ... in creation order).
     pub fn id(&self) -> u32 {
-        self.meta.id
+        self.held().meta.id
     }
 
     /// The pool's generation when the connection was created.
     pub fn generation(&self) -> u32 {
-        self.meta.generation
+        self.held().meta.generation
     }
 
     /// The signal the pool fires to interrupt this connection (the same one its
     /// connector was given).
     pub fn interrupt_signal(&self) -> &InterruptSignal {
-        &self.meta.interrupt
+        &self.held().meta.interrupt
     }
 }
 
 impl<T: Poolable> Deref for PooledConnection<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.conn
-            .as_ref()
-            .expect("the connection is only taken out in drop")
+        &self.held().conn
     }
 }
 
 impl<T: Poolable> DerefMut for PooledConnection<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.conn
+        &mut self
+            .held
             .as_mut()
             .expect("the connection is only taken out in drop")
+            .conn
     }
 }
 
 impl<T: Poolable> Drop for PooledConnection<T> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.pool.check_in(conn, self.meta.clone(), self.holds_slot);
+        if let Some(Held { conn, meta }) = self.held.take() {
+            self.pool.check_in(conn, meta, self.holds_slot);
         }
     }
 }
@@ -88,8 +98,8 @@ impl<T: Poolable> Drop for PooledConnection<T> {
 impl<T: Poolable> fmt::Debug for PooledConnection<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledConnection")
-            .field("id", &self.meta.id)
-            .field("generation", &self.meta.generation)
+            .field("id", &self.id())
+            .field("generation", &self.generation())
             .finish_non_exhaustive()
     }
 }
