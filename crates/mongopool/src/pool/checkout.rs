@@ -3,18 +3,22 @@
 //! Every `.await` below is covered by something that owns what is half-done:
 //! - the [`Attempt`] reports the checkout as failed (`Cancelled`) if it is dropped
 //!   before it finishes, so every `ConnectionCheckOutStarted` has exactly one outcome;
-//! - the [`Slot`](super::wait_queue::Slot), the [`HeadClaim`] and the head guard release
-//!   themselves;
+//! - the [`Queued`] place in the slot queue, the [`Slot`], the [`HeadClaim`] and the
+//!   head guard give themselves back;
 //! - the pending connection is owned by its establishment task, and the [`Handoff`]
 //!   takes back a connection that was delivered to a checkout that no longer listens.
 //!
-//! The fast path: a free slot (the semaphore has no queue then) and nobody at the head
+//! The fast path: a free slot (there is no queue for slots then) and nobody at the head
 //! of the wait queue or queued for it ([`PoolState::enter`](super::state::PoolState::enter))
-//! means this checkout is the head; it searches at once, under one lock, without
-//! awaiting anything. A checkout that finds someone there queues behind them, so the
-//! fast path never overtakes a waiter.
+//! means this checkout is the head; it searches at once, in the same lock as it takes
+//! the slot, without awaiting anything. A checkout that finds someone there queues
+//! behind them, so the fast path never overtakes a waiter. A queued checkout that is
+//! granted a slot searches in the lock in which it picks the slot up.
 
+use std::future::poll_fn;
+use std::mem;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -24,7 +28,8 @@ use super::establish::{self, Established, Purpose};
 use super::inner::PoolInner;
 use super::pooled::PooledConnection;
 use super::state::{ConnMeta, Entry, NewConnection, Refusal, Search};
-use super::wait_queue::{race, Interruption, Slot};
+use super::slots::{Interrupted, Ticket};
+use super::wait_queue::{race, until_deadline, Interruption};
 use super::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{
@@ -122,12 +127,13 @@ impl<C: Connector> Attempt<'_, C> {
         &mut self,
         conn: C::Connection,
         meta: ConnMeta,
-        slot: Slot<'_>,
+        slot: Slot<'_, C>,
     ) -> PooledConnection<C::Connection> {
         self.finished = true;
         self.inner.counters.checked_out(self.waited);
-        let holds_slot = slot.detach();
-        PooledConnection::new(conn, meta, self.inner.clone(), holds_slot)
+        // The connection holds the slot now; its check-in releases it.
+        slot.hand_over();
+        PooledConnection::new(conn, meta, self.inner.clone())
     }
 }
 
@@ -137,6 +143,57 @@ impl<C: Connector> Drop for Attempt<'_, C> {
             self.fail(CheckoutFailedReason::Cancelled, None);
         }
     }
+}
+
+/// A slot of the wait queue this checkout holds: released on drop, unless handed over
+/// to the checked-out connection.
+struct Slot<'a, C: Connector> {
+    inner: &'a PoolInner<C>,
+    held: bool,
+}
+
+impl<'a, C: Connector> Slot<'a, C> {
+    /// The slot the checkout just took (under the lock that took it: no await between).
+    fn taken(inner: &'a PoolInner<C>) -> Self {
+        Slot { inner, held: true }
+    }
+
+    fn hand_over(mut self) {
+        self.held = false;
+    }
+}
+
+impl<C: Connector> Drop for Slot<'_, C> {
+    fn drop(&mut self) {
+        if self.held {
+            self.inner.with_state(|st, _| st.slots.release());
+        }
+    }
+}
+
+/// This checkout's place in the queue for a slot: if dropped, leaves the queue (or gives
+/// back the slot it was granted and did not pick up).
+struct Queued<'a, C: Connector> {
+    inner: &'a PoolInner<C>,
+    ticket: Ticket,
+    active: bool,
+}
+
+impl<C: Connector> Drop for Queued<'_, C> {
+    fn drop(&mut self) {
+        if self.active {
+            let ticket = self.ticket;
+            self.inner.with_state(|st, _| st.slots.cancel(ticket));
+        }
+    }
+}
+
+/// How a checkout arrived: refused, with a slot (and, if nobody was at the head of the
+/// queue, the outcome of its search), or queued for a slot.
+enum Arrival<T> {
+    Refused(Refusal),
+    Entered(Entry<T>),
+    Queued(u32, Ticket),
 }
 
 /// Counts the checkout in `head_claims` while it is at the head of the wait queue or
@@ -194,37 +251,78 @@ impl<C: Connector> PoolInner<C> {
             finished: false,
         };
 
-        // Created before the admission check: a clear or close after it wakes us.
+        // Created before the admission check: a clear or close after it wakes us (when
+        // this checkout waits for the head of the queue or at it; the slot queue learns
+        // of a clear or close by itself).
         let lifecycle = self.lifecycle.notified();
         tokio::pin!(lifecycle);
 
-        let (slot, admitted) = match self.wait_queue.try_slot() {
-            Some(slot) => (slot, None),
-            None => {
-                // A paused or closed pool refuses at once rather than after the wait.
-                let admitted = match self.with_state(|st, _| st.admission()) {
+        let now = self.idle_clock();
+        let arrival = poll_fn(|cx| {
+            Poll::Ready(self.with_state(|st, ev| {
+                let admitted = match st.admission() {
                     Ok(generation) => generation,
-                    Err(refusal) => return Err(attempt.refused(refusal)),
+                    Err(refusal) => return Arrival::Refused(refusal),
+                };
+                if !st.slots.try_take() {
+                    return Arrival::Queued(admitted, st.slots.enqueue(cx.waker()));
+                }
+                let entry = st.enter(admitted, &self.limits, now, ev);
+                if let Entry::Found(c) = &entry {
+                    ev.emit(attempt.checked_out_event(c.meta.id));
+                }
+                Arrival::Entered(entry)
+            }))
+        })
+        .await;
+
+        let entry = match arrival {
+            Arrival::Refused(refusal) => return Err(attempt.refused(refusal)),
+            Arrival::Entered(entry) => entry,
+            Arrival::Queued(admitted, ticket) => {
+                let mut queued = Queued {
+                    inner: self,
+                    ticket,
+                    active: true,
                 };
                 attempt.waited = true;
                 let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
-                match race(self.wait_queue.slot(), deadline, lifecycle.as_mut()).await {
-                    Ok(Some(slot)) => (slot, Some(admitted)),
-                    Ok(None) => return Err(attempt.refused(Refusal::Closed)),
+                // Queueing registered this task's waker, and nothing has been awaited
+                // since: the first poll need not look (a grant meanwhile woke the task,
+                // so it is polled again).
+                let mut registered = true;
+                let granted = poll_fn(|cx| {
+                    if mem::take(&mut registered) {
+                        return Poll::Pending;
+                    }
+                    self.with_state(|st, ev| match st.slots.poll(ticket, cx.waker()) {
+                        Poll::Pending => Poll::Pending,
+                        Poll::Ready(Err(Interrupted)) => Poll::Ready(None),
+                        Poll::Ready(Ok(())) => {
+                            let entry = st.enter(admitted, &self.limits, self.idle_clock(), ev);
+                            if let Entry::Found(c) = &entry {
+                                ev.emit(attempt.checked_out_event(c.meta.id));
+                            }
+                            Poll::Ready(Some(entry))
+                        }
+                    })
+                });
+                match until_deadline(granted, deadline).await {
+                    Ok(Some(entry)) => {
+                        queued.active = false;
+                        entry
+                    }
+                    Ok(None) => {
+                        queued.active = false;
+                        return Err(attempt.interrupted(Interruption::Lifecycle));
+                    }
                     Err(why) => return Err(attempt.interrupted(why)),
                 }
             }
         };
+        let slot = Slot::taken(self);
 
-        let now = self.idle_clock();
-        let entry = self.with_state(|st, ev| {
-            let entry = st.enter(admitted, &self.limits, now, ev);
-            if let Entry::Found(c) = &entry {
-                ev.emit(attempt.checked_out_event(c.meta.id));
-            }
-            entry
-        });
         let admitted = match entry {
             Entry::Found(c) => return Ok(attempt.succeed(c.conn, c.meta, slot)),
             Entry::Create(new) => return self.establish_for(attempt, new, slot).await,
@@ -295,7 +393,7 @@ impl<C: Connector> PoolInner<C> {
         self: &Arc<Self>,
         mut attempt: Attempt<'_, C>,
         new: NewConnection,
-        slot: Slot<'_>,
+        slot: Slot<'_, C>,
     ) -> Result<PooledConnection<C::Connection>> {
         let (tx, rx) = oneshot::channel();
         establish::spawn(self.clone(), new, Purpose::Checkout(tx));

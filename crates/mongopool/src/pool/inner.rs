@@ -52,10 +52,10 @@ impl<C: Connector> PoolInner<C> {
             events: EventSink::new(address.clone(), options.event_handler.clone()),
             address,
             limits,
-            wait_queue: WaitQueue::new(options.max_pool_size),
+            wait_queue: WaitQueue::new(),
             options,
             connector,
-            state: Mutex::new(PoolState::new()),
+            state: Mutex::new(PoolState::new(limits.max_pool_size)),
             availability: Notify::new(),
             lifecycle: Notify::new(),
             maintenance: Arc::new(MaintenanceWake::default()),
@@ -77,13 +77,13 @@ impl<C: Connector> PoolInner<C> {
 
     /// Locks the state, runs `f`, unlocks, then drops the connections `f` closed, wakes
     /// the head of the wait queue if `f` changed what it may be waiting for (only the
-    /// checkouts counted in `head_claims` ever wait for that), and delivers the events
-    /// `f` queued.
+    /// checkouts counted in `head_claims` ever wait for that), delivers the events `f`
+    /// queued, and wakes the checkouts `f` granted a slot (or failed).
     pub(crate) fn with_state<R>(
         &self,
         f: impl FnOnce(&mut PoolState<C::Connection>, &EventSink) -> R,
     ) -> R {
-        let (result, dead, changed, closed) = {
+        let (result, dead, changed, closed, granted) = {
             let mut st = lock(&self.state);
             let result = f(&mut st, &self.events);
             (
@@ -91,6 +91,7 @@ impl<C: Connector> PoolInner<C> {
                 mem::take(&mut st.graveyard),
                 mem::replace(&mut st.availability_changed, false) && st.head_claims > 0,
                 mem::replace(&mut st.connection_closed, false),
+                st.slots.take_wakeups(),
             )
         };
         drop(dead);
@@ -101,6 +102,7 @@ impl<C: Connector> PoolInner<C> {
             self.maintenance.wake();
         }
         self.events.flush();
+        granted.wake();
         result
     }
 
@@ -150,6 +152,7 @@ impl<C: Connector> PoolInner<C> {
             if interrupt_in_use {
                 st.interrupt_live(ev);
             }
+            st.slots.interrupt();
             true
         });
         if cleared {
@@ -164,6 +167,7 @@ impl<C: Connector> PoolInner<C> {
                 return false;
             }
             st.phase = Phase::Closed;
+            st.slots.interrupt();
             st.close_all_idle(ev);
             ev.emit(|address| CmapEvent::PoolClosed(PoolClosedEvent { address }));
             true
@@ -172,6 +176,11 @@ impl<C: Connector> PoolInner<C> {
             self.lifecycle.notify_waiters();
             self.maintenance.wake();
         }
+    }
+
+    /// Free slots of the wait queue (`None` for an unbounded pool).
+    pub(crate) fn free_slots(&self) -> Option<usize> {
+        lock(&self.state).slots.free()
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
@@ -247,13 +256,13 @@ impl<C: Connector> PoolInner<C> {
 }
 
 impl<C: Connector> ReturnToPool<C::Connection> for PoolInner<C> {
-    fn check_in(&self, conn: C::Connection, meta: ConnMeta, holds_slot: bool) {
+    fn check_in(&self, conn: C::Connection, meta: ConnMeta) {
         let now = self.idle_clock();
-        self.with_state(|st, ev| st.check_in(conn, meta, now, ev));
-        // After the connection is available: the waiter this slot goes to finds it.
-        if holds_slot {
-            self.wait_queue.release_detached();
-        }
+        self.with_state(|st, ev| {
+            st.check_in(conn, meta, now, ev);
+            // After the connection is available: the checkout this slot goes to finds it.
+            st.slots.release();
+        });
     }
 }
 

@@ -38,6 +38,7 @@ mod interrupt;
 mod maintenance;
 mod options;
 mod pooled;
+mod slots;
 mod state;
 mod stats;
 mod wait_queue;
@@ -151,7 +152,7 @@ impl<C: Connector> Pool<C> {
     /// Slots of the wait queue that no checkout holds (`None` for an unbounded pool):
     /// `max_pool_size` minus the checkouts in progress and connections checked out.
     pub fn free_slots(&self) -> Option<usize> {
-        self.inner.wait_queue.free_slots()
+        self.inner.free_slots()
     }
 }
 

@@ -10,8 +10,8 @@ use super::Poolable;
 
 /// Where a checked-out connection goes back to (the pool, whatever its connector type).
 pub(crate) trait ReturnToPool<T>: Send + Sync {
-    /// Checks `conn` in; `holds_slot` says whether it holds a wait queue slot to release.
-    fn check_in(&self, conn: T, meta: ConnMeta, holds_slot: bool);
+    /// Checks `conn` in and releases the wait queue slot it holds.
+    fn check_in(&self, conn: T, meta: ConnMeta);
 }
 
 /// A connection checked out of a [`Pool`](super::Pool). Derefs to the connection.
@@ -25,7 +25,6 @@ pub struct PooledConnection<T: Poolable> {
     /// Taken out only by `drop`, so the check-in can move the metadata too.
     held: Option<Held<T>>,
     pool: Arc<dyn ReturnToPool<T>>,
-    holds_slot: bool,
 }
 
 struct Held<T> {
@@ -34,16 +33,10 @@ struct Held<T> {
 }
 
 impl<T: Poolable> PooledConnection<T> {
-    pub(crate) fn new(
-        conn: T,
-        meta: ConnMeta,
-        pool: Arc<dyn ReturnToPool<T>>,
-        holds_slot: bool,
-    ) -> Self {
+    pub(crate) fn new(conn: T, meta: ConnMeta, pool: Arc<dyn ReturnToPool<T>>) -> Self {
         PooledConnection {
             held: Some(Held { conn, meta }),
             pool,
-            holds_slot,
         }
     }
 
@@ -90,7 +83,7 @@ impl<T: Poolable> DerefMut for PooledConnection<T> {
 impl<T: Poolable> Drop for PooledConnection<T> {
     fn drop(&mut self) {
         if let Some(Held { conn, meta }) = self.held.take() {
-            self.pool.check_in(conn, meta, self.holds_slot);
+            self.pool.check_in(conn, meta);
         }
     }
 }

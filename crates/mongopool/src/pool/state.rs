@@ -18,6 +18,7 @@ use tokio::time::Instant;
 
 use super::event_sink::EventSink;
 use super::interrupt::InterruptSignal;
+use super::slots::SlotQueue;
 use super::stats::ClosedCounts;
 use super::Poolable;
 use crate::error::Error;
@@ -143,6 +144,8 @@ pub(crate) struct PoolState<T> {
     idle: VecDeque<IdleConnection<T>>,
     /// Every open connection: pending, available or in use.
     live: Registry,
+    /// The wait queue's slots, and the checkouts queued for one.
+    pub(crate) slots: SlotQueue,
     /// Checkouts at the head of the wait queue or queued for it. While there are any,
     /// a checkout that gets a slot queues behind them instead of taking a connection.
     pub(crate) head_claims: u32,
@@ -161,8 +164,9 @@ pub(crate) struct PoolState<T> {
 }
 
 impl<T: Poolable> PoolState<T> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(max_pool_size: u32) -> Self {
         PoolState {
+            slots: SlotQueue::new(max_pool_size),
             phase: Phase::Paused,
             generation: 0,
             clear_cause: None,
@@ -205,24 +209,17 @@ impl<T: Poolable> PoolState<T> {
         room && self.pending < limits.max_connecting
     }
 
-    /// A checkout that holds a slot arrives (admitted under `admitted`, or now if
-    /// `None`). If nobody is at the head of the wait queue or queued for it, it is the
-    /// head: it searches at once, and queues (claims the head) only if it must wait.
-    /// Otherwise it queues behind them.
+    /// A checkout that was admitted under `admitted` and now holds a slot arrives. If
+    /// nobody is at the head of the wait queue or queued for it, it is the head: it
+    /// searches at once, and queues (claims the head) only if it must wait. Otherwise it
+    /// queues behind them.
     pub(crate) fn enter(
         &mut self,
-        admitted: Option<u32>,
+        admitted: u32,
         limits: &Limits,
         now: Option<Instant>,
         ev: &EventSink,
     ) -> Entry<T> {
-        let admitted = match admitted {
-            Some(generation) => generation,
-            None => match self.admission() {
-                Ok(generation) => generation,
-                Err(refusal) => return Entry::Refused(refusal),
-            },
-        };
         if self.head_claims == 0 {
             match self.search(admitted, limits, now, ev) {
                 Search::Found(c) => return Entry::Found(c),
