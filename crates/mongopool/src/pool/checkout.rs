@@ -3,8 +3,8 @@
 //! Every `.await` below is covered by something that owns what is half-done:
 //! - the [`Attempt`] reports the checkout as failed (`Cancelled`) if it is dropped
 //!   before it finishes, so every `ConnectionCheckOutStarted` has exactly one outcome;
-//! - the [`Queued`] place in the slot queue, the [`Slot`], the [`HeadClaim`] and the
-//!   head guard give themselves back;
+//! - the [`Queued`] place in the slot queue (it gives back a grant that arrives too
+//!   late), the [`Slot`], the [`HeadClaim`] and the head guard give themselves back;
 //! - the pending connection is owned by its establishment task, and the [`Handoff`]
 //!   takes back a connection that was delivered to a checkout that no longer listens.
 //!
@@ -12,13 +12,11 @@
 //! of the wait queue or queued for it ([`PoolState::enter`](super::state::PoolState::enter))
 //! means this checkout is the head; it searches at once, in the same lock as it takes
 //! the slot, without awaiting anything. A checkout that finds someone there queues
-//! behind them, so the fast path never overtakes a waiter. A queued checkout that is
-//! granted a slot searches in the lock in which it picks the slot up.
+//! behind them, so the fast path never overtakes a waiter. A queued checkout receives
+//! its slot on a channel, usually with the connection checked in to free it, and then
+//! takes no lock at all; granted a slot alone, it searches as the fast path does.
 
-use std::future::poll_fn;
-use std::mem;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -28,7 +26,8 @@ use super::establish::{self, Established, Purpose};
 use super::inner::PoolInner;
 use super::pooled::PooledConnection;
 use super::state::{ConnMeta, Entry, NewConnection, Refusal, Search};
-use super::slots::{Interrupted, Ticket};
+use super::slots::Grant;
+use super::state::IdleConnection;
 use super::wait_queue::{race, until_deadline, Interruption};
 use super::Connector;
 use crate::error::{Error, ErrorKind, Result};
@@ -145,18 +144,16 @@ impl<C: Connector> Drop for Attempt<'_, C> {
     }
 }
 
-/// A slot of the wait queue this checkout holds: released on drop, unless handed over
-/// to the checked-out connection.
+/// A slot of the wait queue this checkout holds (once `held`, set in the same lock that
+/// takes the slot, or as soon as a granted one is received): released on drop, unless
+/// handed over to the checked-out connection. Made before the lock is taken, so that it
+/// is released even if delivering the events that follow panics.
 struct Slot<'a, C: Connector> {
     inner: &'a PoolInner<C>,
     held: bool,
 }
 
-impl<'a, C: Connector> Slot<'a, C> {
-    /// The slot the checkout just took (under the lock that took it: no await between).
-    fn taken(inner: &'a PoolInner<C>) -> Self {
-        Slot { inner, held: true }
-    }
+impl<C: Connector> Slot<'_, C> {
 
     fn hand_over(mut self) {
         self.held = false;
@@ -171,19 +168,22 @@ impl<C: Connector> Drop for Slot<'_, C> {
     }
 }
 
-/// This checkout's place in the queue for a slot: if dropped, leaves the queue (or gives
-/// back the slot it was granted and did not pick up).
+/// This checkout's place in the queue for a slot. Dropping it leaves the queue (the
+/// entry is skipped when its turn comes); a grant sent before that is given back.
 struct Queued<'a, C: Connector> {
     inner: &'a PoolInner<C>,
-    ticket: Ticket,
-    active: bool,
+    rx: oneshot::Receiver<Grant<IdleConnection<C::Connection>>>,
 }
 
 impl<C: Connector> Drop for Queued<'_, C> {
     fn drop(&mut self) {
-        if self.active {
-            let ticket = self.ticket;
-            self.inner.with_state(|st, _| st.slots.cancel(ticket));
+        // After `close`, a grant is either here already or fails to send (and the
+        // sender gives it back itself).
+        self.rx.close();
+        if let Ok(grant) = self.rx.try_recv() {
+            let now = self.inner.idle_clock();
+            self.inner
+                .with_state(|st, ev| st.undeliverable(grant, now, ev));
         }
     }
 }
@@ -193,21 +193,15 @@ impl<C: Connector> Drop for Queued<'_, C> {
 enum Arrival<T> {
     Refused(Refusal),
     Entered(Entry<T>),
-    Queued(u32, Ticket),
+    Queued(u32, oneshot::Receiver<Grant<IdleConnection<T>>>),
 }
 
 /// Counts the checkout in `head_claims` while it is at the head of the wait queue or
-/// queued for it. Taken back under the lock when the checkout's search ends (then
-/// [`HeadClaim::disarm`]ed), or on drop if the checkout gives up or is dropped.
+/// queued for it (`held` is set and cleared in the locks that count and uncount it).
+/// Uncounts on drop if the checkout gives up or is dropped while it is counted.
 struct HeadClaim<'a, C: Connector> {
     inner: &'a PoolInner<C>,
     held: bool,
-}
-
-impl<C: Connector> HeadClaim<'_, C> {
-    fn disarm(&mut self) {
-        self.held = false;
-    }
 }
 
 impl<C: Connector> Drop for HeadClaim<'_, C> {
@@ -257,81 +251,84 @@ impl<C: Connector> PoolInner<C> {
         let lifecycle = self.lifecycle.notified();
         tokio::pin!(lifecycle);
 
+        let mut slot = Slot {
+            inner: self,
+            held: false,
+        };
+        let mut claim = HeadClaim {
+            inner: self,
+            held: false,
+        };
         let now = self.idle_clock();
-        let arrival = poll_fn(|cx| {
-            Poll::Ready(self.with_state(|st, ev| {
-                let admitted = match st.admission() {
-                    Ok(generation) => generation,
-                    Err(refusal) => return Arrival::Refused(refusal),
-                };
-                if !st.slots.try_take() {
-                    return Arrival::Queued(admitted, st.slots.enqueue(cx.waker()));
-                }
-                let entry = st.enter(admitted, &self.limits, now, ev);
-                if let Entry::Found(c) = &entry {
-                    ev.emit(attempt.checked_out_event(c.meta.id));
-                }
-                Arrival::Entered(entry)
-            }))
-        })
-        .await;
+        let arrival = self.with_state(|st, ev| {
+            let admitted = match st.admission() {
+                Ok(generation) => generation,
+                Err(refusal) => return Arrival::Refused(refusal),
+            };
+            if !st.slots.try_take() {
+                let (tx, rx) = oneshot::channel();
+                st.slots.enqueue(tx);
+                return Arrival::Queued(admitted, rx);
+            }
+            slot.held = true;
+            let entry = st.enter(admitted, &self.limits, now, ev);
+            match &entry {
+                Entry::Found(c) => ev.emit(attempt.checked_out_event(c.meta.id)),
+                Entry::Queued(_) => claim.held = true,
+                Entry::Create(_) | Entry::Refused(_) => {}
+            }
+            Arrival::Entered(entry)
+        });
 
         let entry = match arrival {
             Arrival::Refused(refusal) => return Err(attempt.refused(refusal)),
             Arrival::Entered(entry) => entry,
-            Arrival::Queued(admitted, ticket) => {
-                let mut queued = Queued {
-                    inner: self,
-                    ticket,
-                    active: true,
-                };
+            Arrival::Queued(admitted, rx) => {
+                let mut queued = Queued { inner: self, rx };
                 attempt.waited = true;
                 let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
-                // Queueing registered this task's waker, and nothing has been awaited
-                // since: the first poll need not look (a grant meanwhile woke the task,
-                // so it is polled again).
-                let mut registered = true;
-                let granted = poll_fn(|cx| {
-                    if mem::take(&mut registered) {
-                        return Poll::Pending;
-                    }
-                    self.with_state(|st, ev| match st.slots.poll(ticket, cx.waker()) {
-                        Poll::Pending => Poll::Pending,
-                        Poll::Ready(Err(Interrupted)) => Poll::Ready(None),
-                        Poll::Ready(Ok(())) => {
-                            let entry = st.enter(admitted, &self.limits, self.idle_clock(), ev);
-                            if let Entry::Found(c) = &entry {
-                                ev.emit(attempt.checked_out_event(c.meta.id));
-                            }
-                            Poll::Ready(Some(entry))
-                        }
-                    })
-                });
-                match until_deadline(granted, deadline).await {
-                    Ok(Some(entry)) => {
-                        queued.active = false;
-                        entry
-                    }
-                    Ok(None) => {
-                        queued.active = false;
-                        return Err(attempt.interrupted(Interruption::Lifecycle));
-                    }
+                let grant = match until_deadline(&mut queued.rx, deadline).await {
+                    Ok(Ok(grant)) => grant,
+                    // The pool was cleared or closed: it dropped the queue.
+                    Ok(Err(_)) => return Err(attempt.interrupted(Interruption::Lifecycle)),
                     Err(why) => return Err(attempt.interrupted(why)),
+                };
+                slot.held = true;
+                match grant {
+                    Grant::With(c)
+                        if !c.meta.interrupt.is_interrupted() && self.still_current(admitted) =>
+                    {
+                        self.events.emit(attempt.checked_out_event(c.meta.id));
+                        self.events.flush();
+                        return Ok(attempt.succeed(c.conn, c.meta, slot));
+                    }
+                    grant => {
+                        // A slot alone, or a connection a clear overtook (it goes back):
+                        // look as the fast path does.
+                        let now = self.idle_clock();
+                        self.with_state(|st, ev| {
+                            if let Grant::With(c) = grant {
+                                st.give_back(c, now, ev);
+                            }
+                            let entry = st.enter(admitted, &self.limits, now, ev);
+                            match &entry {
+                                Entry::Found(c) => ev.emit(attempt.checked_out_event(c.meta.id)),
+                                Entry::Queued(_) => claim.held = true,
+                                Entry::Create(_) | Entry::Refused(_) => {}
+                            }
+                            entry
+                        })
+                    }
                 }
             }
         };
-        let slot = Slot::taken(self);
 
         let admitted = match entry {
             Entry::Found(c) => return Ok(attempt.succeed(c.conn, c.meta, slot)),
             Entry::Create(new) => return self.establish_for(attempt, new, slot).await,
             Entry::Refused(refusal) => return Err(attempt.refused(refusal)),
             Entry::Queued(admitted) => admitted,
-        };
-        let mut claim = HeadClaim {
-            inner: self,
-            held: true,
         };
 
         let head = match self.wait_queue.try_head() {
@@ -353,19 +350,15 @@ impl<C: Connector> PoolInner<C> {
             let now = self.idle_clock();
             let found = self.with_state(|st, ev| {
                 let found = st.search(admitted, &self.limits, now, ev);
-                match &found {
-                    Search::Wait => {}
-                    Search::Found(c) => {
-                        ev.emit(attempt.checked_out_event(c.meta.id));
-                        st.release_head_claim();
-                    }
-                    Search::Create(_) | Search::Refused(_) => st.release_head_claim(),
+                if !matches!(found, Search::Wait) {
+                    st.release_head_claim();
+                    claim.held = false;
+                }
+                if let Search::Found(c) = &found {
+                    ev.emit(attempt.checked_out_event(c.meta.id));
                 }
                 found
             });
-            if !matches!(found, Search::Wait) {
-                claim.disarm();
-            }
             match found {
                 Search::Found(c) => {
                     drop(head);

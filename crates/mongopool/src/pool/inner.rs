@@ -2,7 +2,7 @@
 //! operations: ready, clear, close, check-in, stats, and one background run.
 
 use std::mem;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -12,7 +12,8 @@ use super::establish::{self, Purpose};
 use super::event_sink::EventSink;
 use super::maintenance::MaintenanceWake;
 use super::pooled::ReturnToPool;
-use super::state::{ConnMeta, Limits, Phase, PoolState, Refusal};
+use super::slots::Grant;
+use super::state::{ConnMeta, IdleConnection, Limits, Phase, PoolState, Refusal};
 use super::stats::{Counters, PoolStats};
 use super::wait_queue::WaitQueue;
 use super::{lock, Connector, PoolOptions};
@@ -37,6 +38,9 @@ pub(crate) struct PoolInner<C: Connector> {
     pub(crate) lifecycle: Notify,
     pub(crate) maintenance: Arc<MaintenanceWake>,
     maintenance_started: AtomicBool,
+    /// The phase and generation, as [`mirror`] encodes them; written under the state
+    /// lock whenever they change.
+    lifecycle_mirror: AtomicU64,
     pub(crate) counters: Counters,
 }
 
@@ -60,6 +64,7 @@ impl<C: Connector> PoolInner<C> {
             lifecycle: Notify::new(),
             maintenance: Arc::new(MaintenanceWake::default()),
             maintenance_started: AtomicBool::new(false),
+            lifecycle_mirror: AtomicU64::new(mirror(Phase::Paused, 0)),
             counters: Counters::default(),
         });
         let created = inner.options.created_options();
@@ -78,12 +83,12 @@ impl<C: Connector> PoolInner<C> {
     /// Locks the state, runs `f`, unlocks, then drops the connections `f` closed, wakes
     /// the head of the wait queue if `f` changed what it may be waiting for (only the
     /// checkouts counted in `head_claims` ever wait for that), delivers the events `f`
-    /// queued, and wakes the checkouts `f` granted a slot (or failed).
+    /// queued, and sends the grants `f` made to queued checkouts.
     pub(crate) fn with_state<R>(
         &self,
         f: impl FnOnce(&mut PoolState<C::Connection>, &EventSink) -> R,
     ) -> R {
-        let (result, dead, changed, closed, granted) = {
+        let (result, dead, changed, closed, outbox) = {
             let mut st = lock(&self.state);
             let result = f(&mut st, &self.events);
             (
@@ -91,7 +96,7 @@ impl<C: Connector> PoolInner<C> {
                 mem::take(&mut st.graveyard),
                 mem::replace(&mut st.availability_changed, false) && st.head_claims > 0,
                 mem::replace(&mut st.connection_closed, false),
-                st.slots.take_wakeups(),
+                st.slots.take_outbox(),
             )
         };
         drop(dead);
@@ -102,8 +107,27 @@ impl<C: Connector> PoolInner<C> {
             self.maintenance.wake();
         }
         self.events.flush();
-        granted.wake();
+        let undeliverable = outbox.send();
+        if !undeliverable.is_empty() {
+            self.regrant(undeliverable);
+        }
         result
+    }
+
+    /// Gives back grants whose checkout gave up before they were sent.
+    fn regrant(&self, grants: Vec<Grant<IdleConnection<C::Connection>>>) {
+        let now = self.idle_clock();
+        self.with_state(|st, ev| {
+            for grant in grants {
+                st.undeliverable(grant, now, ev);
+            }
+        });
+    }
+
+    /// Whether the pool is ready and still at `generation` (read without the lock: a
+    /// checkout that received a connection checks that no clear overtook it).
+    pub(crate) fn still_current(&self, generation: u32) -> bool {
+        self.lifecycle_mirror.load(Ordering::Acquire) == mirror(Phase::Ready, generation)
     }
 
     /// Starts the background task if the options ask for one and a runtime is at hand
@@ -124,6 +148,8 @@ impl<C: Connector> PoolInner<C> {
                 return false;
             }
             st.phase = Phase::Ready;
+            self.lifecycle_mirror
+                .store(mirror(st.phase, st.generation), Ordering::Release);
             ev.emit(|address| CmapEvent::PoolReady(PoolReadyEvent { address }));
             true
         });
@@ -153,6 +179,8 @@ impl<C: Connector> PoolInner<C> {
                 st.interrupt_live(ev);
             }
             st.slots.interrupt();
+            self.lifecycle_mirror
+                .store(mirror(st.phase, st.generation), Ordering::Release);
             true
         });
         if cleared {
@@ -168,6 +196,8 @@ impl<C: Connector> PoolInner<C> {
             }
             st.phase = Phase::Closed;
             st.slots.interrupt();
+            self.lifecycle_mirror
+                .store(mirror(st.phase, st.generation), Ordering::Release);
             st.close_all_idle(ev);
             ev.emit(|address| CmapEvent::PoolClosed(PoolClosedEvent { address }));
             true
@@ -258,12 +288,18 @@ impl<C: Connector> PoolInner<C> {
 impl<C: Connector> ReturnToPool<C::Connection> for PoolInner<C> {
     fn check_in(&self, conn: C::Connection, meta: ConnMeta) {
         let now = self.idle_clock();
-        self.with_state(|st, ev| {
-            st.check_in(conn, meta, now, ev);
-            // After the connection is available: the checkout this slot goes to finds it.
-            st.slots.release();
-        });
+        self.with_state(|st, ev| st.check_in(conn, meta, now, ev));
     }
+}
+
+/// A phase and a generation in one word, for [`PoolInner::still_current`].
+fn mirror(phase: Phase, generation: u32) -> u64 {
+    let phase = match phase {
+        Phase::Paused => 0,
+        Phase::Ready => 1,
+        Phase::Closed => 2,
+    };
+    (u64::from(generation) << 2) | phase
 }
 
 impl<C: Connector> Drop for PoolInner<C> {

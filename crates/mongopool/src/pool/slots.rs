@@ -2,87 +2,90 @@
 //!
 //! A slot is held by every checkout from the moment it enters the pool until its
 //! connection is checked in (or the checkout fails). Available connections hold no slot,
-//! so a check-in (push the connection, then release the slot, under one lock) hands the
-//! connection to the oldest queued checkout.
+//! so a check-in hands the slot to the oldest queued checkout; when nobody is at the
+//! head of the queue, the connection goes with it (that checkout would have found it
+//! first: it is the most recently used).
 //!
 //! This is a fair semaphore kept under the pool's state lock rather than a
-//! `tokio::sync::Semaphore` beside it: taking a slot, looking for a connection, queueing
-//! and, on check-in, handing the slot to the next in line each cost no lock beyond the
-//! one the pool takes anyway, and a clear or close fails every queued checkout in the
-//! same lock, without each of them also registering with a second wake-up signal.
+//! `tokio::sync::Semaphore` beside it: taking a slot and looking for a connection is one
+//! lock, and a check-in grants the slot (and the connection) in its own lock. Each
+//! queued checkout waits on a oneshot channel, so receiving its grant takes no lock at
+//! all, and a clear or close fails every queued checkout by dropping their senders.
+//! A checkout that gives up just drops its receiver: its entry is skipped when its turn
+//! comes (and swept out now and then), so leaving the queue takes no lock either.
 
 use std::collections::VecDeque;
-use std::task::{Poll, Waker};
 
-/// Where a queued checkout stands in the queue (see [`SlotQueue::enqueue`]).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Ticket {
-    key: u64,
-    /// The queue's epoch when the checkout queued: a clear or close bumps it.
-    epoch: u64,
+use tokio::sync::oneshot;
+
+/// What a queued checkout receives: a slot, or a slot and a connection handed over with
+/// it (counted in use already).
+#[derive(Debug)]
+pub(crate) enum Grant<G> {
+    Slot,
+    With(G),
 }
 
-/// Why a queued checkout left the queue without a slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Interrupted;
+/// The sending half of a queued checkout's channel.
+pub(crate) type GrantSender<G> = oneshot::Sender<Grant<G>>;
 
-struct Waiter {
-    key: u64,
-    waker: Waker,
-}
-
-pub(crate) struct SlotQueue {
+pub(crate) struct SlotQueue<G> {
     /// `None` for an unbounded pool.
     max: Option<usize>,
-    /// Slots held, including the ones granted to queued checkouts not yet picked up.
+    /// Slots held, including the ones granted and not received yet.
     held: usize,
-    /// Oldest first, so sorted by key.
-    queue: VecDeque<Waiter>,
-    /// Tickets that were granted a slot and have not picked it up yet.
-    granted: Vec<u64>,
-    next_key: u64,
-    epoch: u64,
-    /// Queued checkouts to wake once the lock is released.
-    to_wake: Wakeups,
+    /// Oldest first; includes checkouts that gave up (their receiver is gone).
+    queue: VecDeque<GrantSender<G>>,
+    /// The queue's length after the last sweep of checkouts that gave up.
+    swept_len: usize,
+    /// Grants to send once the lock is released.
+    outbox: Outbox<G>,
 }
 
-/// Wakers to call once the pool's lock is released. A check-in wakes one checkout, so
-/// the first needs no allocation.
-#[derive(Default)]
-pub(crate) struct Wakeups {
-    first: Option<Waker>,
-    rest: Vec<Waker>,
+/// Grants to send once the pool's lock is released. A check-in sends one, so the first
+/// needs no allocation.
+pub(crate) struct Outbox<G> {
+    first: Option<(GrantSender<G>, Grant<G>)>,
+    rest: Vec<(GrantSender<G>, Grant<G>)>,
 }
 
-impl Wakeups {
-    fn push(&mut self, waker: Waker) {
+impl<G> Default for Outbox<G> {
+    fn default() -> Self {
+        Outbox {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<G> Outbox<G> {
+    fn push(&mut self, tx: GrantSender<G>, grant: Grant<G>) {
         if self.first.is_none() {
-            self.first = Some(waker);
+            self.first = Some((tx, grant));
         } else {
-            self.rest.push(waker);
+            self.rest.push((tx, grant));
         }
     }
 
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.len()
-    }
-
-    pub(crate) fn wake(self) {
-        self.first.into_iter().chain(self.rest).for_each(Waker::wake);
+    /// Sends every grant; returns the ones whose checkout gave up meanwhile (the caller
+    /// gives them back).
+    pub(crate) fn send(self) -> Vec<Grant<G>> {
+        self.first
+            .into_iter()
+            .chain(self.rest)
+            .filter_map(|(tx, grant)| tx.send(grant).err())
+            .collect()
     }
 }
 
-impl SlotQueue {
+impl<G> SlotQueue<G> {
     pub(crate) fn new(max_pool_size: u32) -> Self {
         SlotQueue {
             max: (max_pool_size != 0).then_some(max_pool_size as usize),
             held: 0,
             queue: VecDeque::new(),
-            granted: Vec::new(),
-            next_key: 0,
-            epoch: 0,
-            to_wake: Wakeups::default(),
+            swept_len: 0,
+            outbox: Outbox::default(),
         }
     }
 
@@ -97,73 +100,64 @@ impl SlotQueue {
         }
     }
 
-    /// Queues a checkout for a slot; `waker` wakes it when it is granted one or the
-    /// queue is interrupted.
-    pub(crate) fn enqueue(&mut self, waker: &Waker) -> Ticket {
-        let key = self.next_key;
-        self.next_key += 1;
-        self.queue.push_back(Waiter {
-            key,
-            waker: waker.clone(),
-        });
-        Ticket {
-            key,
-            epoch: self.epoch,
+    /// Queues a checkout for a slot: it will receive its grant on `tx`, or see `tx`
+    /// dropped if the queue is interrupted.
+    pub(crate) fn enqueue(&mut self, tx: GrantSender<G>) {
+        // Checkouts that gave up stay queued until their turn: sweep them out whenever
+        // the queue has doubled since the last sweep, so they cannot pile up.
+        if self.queue.len() >= 2 * self.swept_len.max(16) {
+            self.queue.retain(|tx| !tx.is_closed());
+            self.swept_len = self.queue.len();
         }
+        self.queue.push_back(tx);
     }
 
-    /// Picks up the slot granted to `ticket` (it is then held by the checkout), fails if
-    /// the queue was interrupted since the checkout queued, or waits (with `waker`).
-    pub(crate) fn poll(&mut self, ticket: Ticket, waker: &Waker) -> Poll<Result<(), Interrupted>> {
-        if let Some(i) = self.granted.iter().position(|&k| k == ticket.key) {
-            self.granted.swap_remove(i);
-            return Poll::Ready(Ok(()));
-        }
-        if self.epoch != ticket.epoch {
-            return Poll::Ready(Err(Interrupted));
-        }
-        if let Ok(i) = self.queue.binary_search_by_key(&ticket.key, |w| w.key) {
-            let w = &mut self.queue[i];
-            if !w.waker.will_wake(waker) {
-                w.waker = waker.clone();
+    /// Whether some checkout may be queued (possibly one that gave up).
+    pub(crate) fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// The oldest queued checkout that still listens.
+    fn next_in_line(&mut self) -> Option<GrantSender<G>> {
+        while let Some(tx) = self.queue.pop_front() {
+            if !tx.is_closed() {
+                self.swept_len = self.swept_len.min(self.queue.len());
+                return Some(tx);
             }
         }
-        Poll::Pending
-    }
-
-    /// A queued checkout gives up: it leaves the queue, or gives back the slot it was
-    /// granted and did not pick up.
-    pub(crate) fn cancel(&mut self, ticket: Ticket) {
-        if let Some(i) = self.granted.iter().position(|&k| k == ticket.key) {
-            self.granted.swap_remove(i);
-            self.release();
-        } else if let Ok(i) = self.queue.binary_search_by_key(&ticket.key, |w| w.key) {
-            self.queue.remove(i);
-        }
+        self.swept_len = 0;
+        None
     }
 
     /// Gives back a slot: to the oldest queued checkout if there is one.
     pub(crate) fn release(&mut self) {
-        match self.queue.pop_front() {
-            Some(next) => {
-                self.granted.push(next.key);
-                self.to_wake.push(next.waker);
-            }
+        match self.next_in_line() {
+            Some(tx) => self.outbox.push(tx, Grant::Slot),
             None => self.held -= 1,
+        }
+    }
+
+    /// Gives back a slot together with `gift`, to the oldest queued checkout; `Err` with
+    /// the gift (and the slot still held) if nobody is queued.
+    pub(crate) fn hand_over(&mut self, gift: G) -> Result<(), G> {
+        match self.next_in_line() {
+            Some(tx) => {
+                self.outbox.push(tx, Grant::With(gift));
+                Ok(())
+            }
+            None => Err(gift),
         }
     }
 
     /// Fails every queued checkout (the pool was cleared or closed).
     pub(crate) fn interrupt(&mut self) {
-        self.epoch += 1;
-        for waiter in self.queue.drain(..) {
-            self.to_wake.push(waiter.waker);
-        }
+        self.queue.clear();
+        self.swept_len = 0;
     }
 
-    /// The checkouts to wake, once the lock is released.
-    pub(crate) fn take_wakeups(&mut self) -> Wakeups {
-        std::mem::take(&mut self.to_wake)
+    /// The grants to send, once the lock is released.
+    pub(crate) fn take_outbox(&mut self) -> Outbox<G> {
+        std::mem::take(&mut self.outbox)
     }
 
     /// Free slots: `None` for an unbounded pool.
@@ -175,79 +169,81 @@ impl SlotQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::Wake;
 
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn waker() -> (Arc<Counter>, Waker) {
-        let counter = Arc::new(Counter(AtomicUsize::new(0)));
-        (counter.clone(), Waker::from(counter))
+    fn queued(q: &mut SlotQueue<u32>) -> oneshot::Receiver<Grant<u32>> {
+        let (tx, rx) = oneshot::channel();
+        q.enqueue(tx);
+        rx
     }
 
     #[test]
     fn grants_in_fifo_order_and_newcomers_queue_behind() {
         let mut q = SlotQueue::new(1);
-        let (_, w) = waker();
         assert!(q.try_take());
         assert!(!q.try_take());
-        let first = q.enqueue(&w);
-        let second = q.enqueue(&w);
+        let mut first = queued(&mut q);
+        let mut second = queued(&mut q);
         q.release();
-        assert_eq!(q.take_wakeups().len(), 1);
+        assert!(q.take_outbox().send().is_empty());
         // The slot went to `first`: a newcomer may not take it, `second` still waits.
         assert!(!q.try_take());
-        assert_eq!(q.poll(second, &w), Poll::Pending);
-        assert_eq!(q.poll(first, &w), Poll::Ready(Ok(())));
+        assert!(matches!(first.try_recv(), Ok(Grant::Slot)));
+        assert!(second.try_recv().is_err());
         assert_eq!(q.free(), Some(0));
-        q.release();
-        assert_eq!(q.poll(second, &w), Poll::Ready(Ok(())));
-        q.release();
-        assert_eq!(q.free(), Some(1));
-    }
-
-    #[test]
-    fn a_cancelled_grant_goes_to_the_next_in_line() {
-        let mut q = SlotQueue::new(1);
-        let (_, w) = waker();
-        assert!(q.try_take());
-        let first = q.enqueue(&w);
-        let second = q.enqueue(&w);
-        q.release();
-        q.cancel(first);
-        assert_eq!(q.poll(second, &w), Poll::Ready(Ok(())));
-        q.cancel(second); // already picked up: nothing to give back twice
+        assert_eq!(q.hand_over(7), Ok(()));
+        assert!(q.take_outbox().send().is_empty());
+        assert!(matches!(second.try_recv(), Ok(Grant::With(7))));
+        assert_eq!(q.hand_over(8), Err(8));
         q.release();
         assert_eq!(q.free(), Some(1));
     }
 
     #[test]
-    fn interrupt_fails_every_queued_checkout_and_wakes_them() {
+    fn a_checkout_that_gave_up_is_skipped_and_a_late_one_returns_its_grant() {
         let mut q = SlotQueue::new(1);
-        let (counter, w) = waker();
         assert!(q.try_take());
-        let a = q.enqueue(&w);
-        let b = q.enqueue(&w);
+        drop(queued(&mut q));
+        let late = queued(&mut q);
+        let mut third = queued(&mut q);
+        q.release();
+        drop(late); // gives up after it was chosen, before the grant is sent
+        let returned = q.take_outbox().send();
+        assert!(matches!(returned.as_slice(), [Grant::Slot]));
+        // The caller gives the slot back: it goes to the next in line.
+        q.release();
+        assert!(q.take_outbox().send().is_empty());
+        assert!(matches!(third.try_recv(), Ok(Grant::Slot)));
+        q.release();
+        assert_eq!(q.free(), Some(1));
+    }
+
+    #[test]
+    fn interrupt_fails_every_queued_checkout() {
+        let mut q = SlotQueue::new(1);
+        assert!(q.try_take());
+        let mut a = queued(&mut q);
+        let mut b = queued(&mut q);
         q.interrupt();
-        q.take_wakeups().wake();
-        assert_eq!(counter.0.load(Ordering::SeqCst), 2);
-        assert_eq!(q.poll(a, &w), Poll::Ready(Err(Interrupted)));
-        assert_eq!(q.poll(b, &w), Poll::Ready(Err(Interrupted)));
+        assert!(matches!(a.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
+        assert!(matches!(b.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
         // The queue is empty again: the slot, once released, is free for anyone.
         q.release();
         assert!(q.try_take());
     }
 
     #[test]
+    fn checkouts_that_gave_up_do_not_pile_up() {
+        let mut q = SlotQueue::new(1);
+        assert!(q.try_take());
+        for _ in 0..10_000 {
+            drop(queued(&mut q));
+        }
+        assert!(q.queue.len() <= 32, "{} entries left", q.queue.len());
+    }
+
+    #[test]
     fn unbounded_never_queues() {
-        let mut q = SlotQueue::new(0);
+        let mut q = SlotQueue::<u32>::new(0);
         for _ in 0..1000 {
             assert!(q.try_take());
         }

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use super::event_sink::EventSink;
 use super::interrupt::InterruptSignal;
-use super::slots::SlotQueue;
+use super::slots::{Grant, SlotQueue};
 use super::stats::ClosedCounts;
 use super::Poolable;
 use crate::error::Error;
@@ -145,7 +145,7 @@ pub(crate) struct PoolState<T> {
     /// Every open connection: pending, available or in use.
     live: Registry,
     /// The wait queue's slots, and the checkouts queued for one.
-    pub(crate) slots: SlotQueue,
+    pub(crate) slots: SlotQueue<IdleConnection<T>>,
     /// Checkouts at the head of the wait queue or queued for it. While there are any,
     /// a checkout that gets a slot queues behind them instead of taking a connection.
     pub(crate) head_claims: u32,
@@ -366,7 +366,10 @@ impl<T: Poolable> PoolState<T> {
     }
 
     /// The spec's check-in: emits `ConnectionCheckedIn`, then makes the connection
-    /// available or closes it.
+    /// available or closes it, and gives back the slot it held. When a checkout is
+    /// queued for a slot and nobody is at the head of the queue, a connection that may
+    /// be reused goes to that checkout with the slot: it would have found this one
+    /// first (the most recently used), and so it need not look.
     pub(crate) fn check_in(
         &mut self,
         conn: T,
@@ -381,7 +384,52 @@ impl<T: Poolable> PoolState<T> {
                 connection_id: id,
             })
         });
+        let mut conn = conn;
+        let meta = if self.head_claims == 0
+            && self.slots.has_queued()
+            && !meta.interrupt.is_interrupted()
+            && self.close_reason(&conn, &meta).is_none()
+            && !conn.is_peer_closed()
+        {
+            let gift = IdleConnection {
+                conn,
+                meta,
+                since: now,
+            };
+            match self.slots.hand_over(gift) {
+                // It stays in use, by the checkout it went to.
+                Ok(()) => return,
+                Err(gift) => {
+                    conn = gift.conn;
+                    gift.meta
+                }
+            }
+        } else {
+            meta
+        };
         self.return_in_use(conn, meta, now, ev);
+        // After the connection is available: the checkout this slot goes to finds it.
+        self.slots.release();
+    }
+
+    /// A connection handed over with a slot comes back unused (its checkout gave up,
+    /// or the pool was cleared before the checkout received it).
+    pub(crate) fn give_back(&mut self, c: IdleConnection<T>, now: Option<Instant>, ev: &EventSink) {
+        self.return_in_use(c.conn, c.meta, now, ev);
+    }
+
+    /// A grant whose checkout gave up before it was sent: the connection (if any) and
+    /// the slot go back, the slot to the next in line.
+    pub(crate) fn undeliverable(
+        &mut self,
+        grant: Grant<IdleConnection<T>>,
+        now: Option<Instant>,
+        ev: &EventSink,
+    ) {
+        if let Grant::With(c) = grant {
+            self.give_back(c, now, ev);
+        }
+        self.slots.release();
     }
 
     fn return_in_use(&mut self, conn: T, meta: ConnMeta, now: Option<Instant>, ev: &EventSink) {
@@ -398,8 +446,9 @@ impl<T: Poolable> PoolState<T> {
         self.make_available(conn, meta, now, ev);
     }
 
-    fn make_available(&mut self, conn: T, meta: ConnMeta, now: Option<Instant>, ev: &EventSink) {
-        let reason = if !conn.is_usable() {
+    /// Why a connection coming back from use must be closed, if it must.
+    fn close_reason(&self, conn: &T, meta: &ConnMeta) -> Option<ConnectionClosedReason> {
+        if !conn.is_usable() {
             Some(ConnectionClosedReason::Error)
         } else if meta.generation != self.generation {
             Some(ConnectionClosedReason::Stale)
@@ -407,8 +456,11 @@ impl<T: Poolable> PoolState<T> {
             Some(ConnectionClosedReason::PoolClosed)
         } else {
             None
-        };
-        match reason {
+        }
+    }
+
+    fn make_available(&mut self, conn: T, meta: ConnMeta, now: Option<Instant>, ev: &EventSink) {
+        match self.close_reason(&conn, &meta) {
             Some(reason) => {
                 self.graveyard.push(conn);
                 self.live.remove(&meta.id);
