@@ -30,6 +30,8 @@
 //! Dropping the guard checks the connection in, synchronously.
 
 mod checkout;
+#[cfg(test)]
+mod checkout_races;
 mod connector;
 mod establish;
 mod event_sink;
