@@ -198,7 +198,11 @@ async fn bb8(size: usize) -> Bb8 {
         .unwrap();
     let pool = Bb8(pool);
     pool.warm(size).await;
-    assert_eq!(pool.0.state().connections as usize, size, "the pool is warm");
+    assert_eq!(
+        pool.0.state().connections as usize,
+        size,
+        "the pool is warm"
+    );
     pool
 }
 

@@ -25,9 +25,9 @@ use tokio::time::Instant;
 use super::establish::{self, Established, Purpose};
 use super::inner::PoolInner;
 use super::pooled::PooledConnection;
-use super::state::{ConnMeta, Entry, NewConnection, Refusal, Search};
 use super::slots::Grant;
 use super::state::IdleConnection;
+use super::state::{ConnMeta, Entry, NewConnection, Refusal, Search};
 use super::wait_queue::{race, until_deadline, Interruption};
 use super::Connector;
 use crate::error::{Error, ErrorKind, Result};
@@ -154,7 +154,6 @@ struct Slot<'a, C: Connector> {
 }
 
 impl<C: Connector> Slot<'_, C> {
-
     fn hand_over(mut self) {
         self.held = false;
     }

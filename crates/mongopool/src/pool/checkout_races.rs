@@ -123,7 +123,11 @@ fn run(max: u32, tasks: usize, rounds: usize, clears: bool) {
         .build()
         .unwrap();
     rt.block_on(async {
-        let pool = Pool::new(ServerAddress::tcp("localhost", 27017), options, DummyConnector);
+        let pool = Pool::new(
+            ServerAddress::tcp("localhost", 27017),
+            options,
+            DummyConnector,
+        );
         pool.ready();
         storm(pool.clone(), tasks, rounds, clears).await;
         // Establishments still under way finish on their own tasks.
@@ -137,13 +141,29 @@ fn run(max: u32, tasks: usize, rounds: usize, clears: bool) {
         assert_eq!((s.in_use, s.pending, s.waiters), (0, 0, 0), "{s:?}");
         assert_eq!(s.total, s.idle, "{s:?}");
         assert!(s.total <= max as usize, "{s:?}");
-        assert_eq!(pool.free_slots(), Some(max as usize), "a slot leaked: {s:?}");
-        assert_eq!(s.created - s.closed_by_reason.total(), s.total as u64, "{s:?}");
+        assert_eq!(
+            pool.free_slots(),
+            Some(max as usize),
+            "a slot leaked: {s:?}"
+        );
+        assert_eq!(
+            s.created - s.closed_by_reason.total(),
+            s.total as u64,
+            "{s:?}"
+        );
         let started = counts.get("ConnectionCheckOutStarted");
         let out = counts.get("ConnectionCheckedOut");
         let failed = counts.get("ConnectionCheckOutFailed");
-        assert_eq!(started, out + failed, "every checkout has exactly one outcome");
-        assert_eq!(out, counts.get("ConnectionCheckedIn"), "every connection came back");
+        assert_eq!(
+            started,
+            out + failed,
+            "every checkout has exactly one outcome"
+        );
+        assert_eq!(
+            out,
+            counts.get("ConnectionCheckedIn"),
+            "every connection came back"
+        );
         assert!(out > 0);
         // And the pool still serves.
         drop(pool.checkout().await.unwrap());

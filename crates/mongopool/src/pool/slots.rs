@@ -224,8 +224,14 @@ mod tests {
         let mut a = queued(&mut q);
         let mut b = queued(&mut q);
         q.interrupt();
-        assert!(matches!(a.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
-        assert!(matches!(b.try_recv(), Err(oneshot::error::TryRecvError::Closed)));
+        assert!(matches!(
+            a.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
+        assert!(matches!(
+            b.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed)
+        ));
         // The queue is empty again: the slot, once released, is free for anyone.
         q.release();
         assert!(q.try_take());
