@@ -206,7 +206,11 @@ async fn bb8(size: usize) -> Bb8 {
     pool
 }
 
-/// `iters` checkouts spread over `tasks` tasks; the time per checkout, scaled to `iters`.
+/// Fewest checkouts one sample runs: spawning the tasks and the moment they all start
+/// at once must not weigh in the time per checkout.
+const MIN_CHECKOUTS_PER_SAMPLE: u64 = 20_000;
+
+/// At least `iters` checkouts spread over `tasks` tasks; the time, scaled to `iters`.
 fn run<P: BenchPool>(
     rt: &Runtime,
     pool: &P,
@@ -214,7 +218,7 @@ fn run<P: BenchPool>(
     yield_while_held: bool,
     iters: u64,
 ) -> Duration {
-    let per_task = iters.div_ceil(tasks).max(1);
+    let per_task = iters.max(MIN_CHECKOUTS_PER_SAMPLE).div_ceil(tasks);
     rt.block_on(async {
         let start = Instant::now();
         let handles: Vec<_> = (0..tasks)

@@ -167,15 +167,20 @@ impl<C: Connector> Drop for Slot<'_, C> {
     }
 }
 
-/// This checkout's place in the queue for a slot. Dropping it leaves the queue (the
-/// entry is skipped when its turn comes); a grant sent before that is given back.
+/// This checkout's place in the queue for a slot. Dropping it before it `received` its
+/// grant leaves the queue (the entry is skipped when its turn comes); a grant sent
+/// before that is given back.
 struct Queued<'a, C: Connector> {
     inner: &'a PoolInner<C>,
     rx: oneshot::Receiver<Grant<IdleConnection<C::Connection>>>,
+    received: bool,
 }
 
 impl<C: Connector> Drop for Queued<'_, C> {
     fn drop(&mut self) {
+        if self.received {
+            return;
+        }
         // After `close`, a grant is either here already or fails to send (and the
         // sender gives it back itself).
         self.rx.close();
@@ -283,7 +288,11 @@ impl<C: Connector> PoolInner<C> {
             Arrival::Refused(refusal) => return Err(attempt.refused(refusal)),
             Arrival::Entered(entry) => entry,
             Arrival::Queued(admitted, rx) => {
-                let mut queued = Queued { inner: self, rx };
+                let mut queued = Queued {
+                    inner: self,
+                    rx,
+                    received: false,
+                };
                 attempt.waited = true;
                 let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
@@ -293,11 +302,12 @@ impl<C: Connector> PoolInner<C> {
                     Ok(Err(_)) => return Err(attempt.interrupted(Interruption::Lifecycle)),
                     Err(why) => return Err(attempt.interrupted(why)),
                 };
+                queued.received = true;
                 slot.held = true;
                 match grant {
-                    Grant::With(c)
-                        if !c.meta.interrupt.is_interrupted() && self.still_current(admitted) =>
-                    {
+                    // The check-in made sure the connection was of this generation and
+                    // not interrupted; only a clear since could have interrupted it.
+                    Grant::With(c) if self.still_current(admitted) => {
                         self.events.emit(attempt.checked_out_event(c.meta.id));
                         self.events.flush();
                         return Ok(attempt.succeed(c.conn, c.meta, slot));

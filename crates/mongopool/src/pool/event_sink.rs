@@ -100,6 +100,7 @@ impl EventSink {
     }
 
     /// Whether anyone listens (a handler, or logging at the CMAP events' level).
+    #[inline]
     pub(crate) fn enabled(&self) -> bool {
         self.handler.is_some() || log_enabled()
     }

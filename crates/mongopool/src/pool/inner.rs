@@ -107,7 +107,8 @@ impl<C: Connector> PoolInner<C> {
             self.maintenance.wake();
         }
         self.events.flush();
-        let undeliverable = outbox.send();
+        let mut undeliverable = Vec::new();
+        outbox.send(|grant| undeliverable.push(grant));
         if !undeliverable.is_empty() {
             self.regrant(undeliverable);
         }

@@ -67,14 +67,17 @@ impl<G> Outbox<G> {
         }
     }
 
-    /// Sends every grant; returns the ones whose checkout gave up meanwhile (the caller
-    /// gives them back).
-    pub(crate) fn send(self) -> Vec<Grant<G>> {
-        self.first
-            .into_iter()
-            .chain(self.rest)
-            .filter_map(|(tx, grant)| tx.send(grant).err())
-            .collect()
+    /// Sends every grant; hands the ones whose checkout gave up meanwhile to
+    /// `undeliverable` (which gives them back).
+    pub(crate) fn send(self, mut undeliverable: impl FnMut(Grant<G>)) {
+        let Some((tx, grant)) = self.first else {
+            return;
+        };
+        for (tx, grant) in std::iter::once((tx, grant)).chain(self.rest) {
+            if let Err(grant) = tx.send(grant) {
+                undeliverable(grant);
+            }
+        }
     }
 }
 
@@ -170,6 +173,13 @@ impl<G> SlotQueue<G> {
 mod tests {
     use super::*;
 
+    /// Sends the grants made so far; the undeliverable ones.
+    fn sent(q: &mut SlotQueue<u32>) -> Vec<Grant<u32>> {
+        let mut returned = Vec::new();
+        q.take_outbox().send(|g| returned.push(g));
+        returned
+    }
+
     fn queued(q: &mut SlotQueue<u32>) -> oneshot::Receiver<Grant<u32>> {
         let (tx, rx) = oneshot::channel();
         q.enqueue(tx);
@@ -184,14 +194,14 @@ mod tests {
         let mut first = queued(&mut q);
         let mut second = queued(&mut q);
         q.release();
-        assert!(q.take_outbox().send().is_empty());
+        assert!(sent(&mut q).is_empty());
         // The slot went to `first`: a newcomer may not take it, `second` still waits.
         assert!(!q.try_take());
         assert!(matches!(first.try_recv(), Ok(Grant::Slot)));
         assert!(second.try_recv().is_err());
         assert_eq!(q.free(), Some(0));
         assert_eq!(q.hand_over(7), Ok(()));
-        assert!(q.take_outbox().send().is_empty());
+        assert!(sent(&mut q).is_empty());
         assert!(matches!(second.try_recv(), Ok(Grant::With(7))));
         assert_eq!(q.hand_over(8), Err(8));
         q.release();
@@ -207,11 +217,11 @@ mod tests {
         let mut third = queued(&mut q);
         q.release();
         drop(late); // gives up after it was chosen, before the grant is sent
-        let returned = q.take_outbox().send();
+        let returned = sent(&mut q);
         assert!(matches!(returned.as_slice(), [Grant::Slot]));
         // The caller gives the slot back: it goes to the next in line.
         q.release();
-        assert!(q.take_outbox().send().is_empty());
+        assert!(sent(&mut q).is_empty());
         assert!(matches!(third.try_recv(), Ok(Grant::Slot)));
         q.release();
         assert_eq!(q.free(), Some(1));
