@@ -3,11 +3,21 @@
 //! Every `.await` below is covered by something that owns what is half-done:
 //! - the [`Attempt`] reports the checkout as failed (`Cancelled`) if it is dropped
 //!   before it finishes, so every `ConnectionCheckOutStarted` has exactly one outcome;
-//! - the [`Slot`](super::wait_queue::Slot) and the head guard release themselves;
+//! - the [`Queued`] place in the slot queue (it gives back a grant that arrives too
+//!   late), the [`Slot`], the [`HeadClaim`] and the head guard give themselves back;
 //! - the pending connection is owned by its establishment task, and the [`Handoff`]
 //!   takes back a connection that was delivered to a checkout that no longer listens.
+//!
+//! The fast path: a free slot (there is no queue for slots then) and nobody at the head
+//! of the wait queue or queued for it ([`PoolState::enter`](super::state::PoolState::enter))
+//! means this checkout is the head; it searches at once, in the same lock as it takes
+//! the slot, without awaiting anything. A checkout that finds someone there queues
+//! behind them, so the fast path never overtakes a waiter. A queued checkout receives
+//! its slot on a channel, usually with the connection checked in to free it, and then
+//! takes no lock at all; granted a slot alone, it searches as the fast path does.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -15,8 +25,10 @@ use tokio::time::Instant;
 use super::establish::{self, Established, Purpose};
 use super::inner::PoolInner;
 use super::pooled::PooledConnection;
-use super::state::{ConnMeta, Refusal, Search};
-use super::wait_queue::{race, Interruption, Slot};
+use super::slots::Grant;
+use super::state::IdleConnection;
+use super::state::{ConnMeta, Entry, NewConnection, Refusal, Search};
+use super::wait_queue::{race, until_deadline, Interruption};
 use super::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{
@@ -27,24 +39,41 @@ use crate::events::{
 /// One checkout, from `ConnectionCheckOutStarted` to its single outcome event.
 struct Attempt<'a, C: Connector> {
     inner: &'a Arc<PoolInner<C>>,
-    started: Instant,
+    /// When the checkout started. The clock is read at once only if someone listens to
+    /// events (their durations); otherwise when the checkout first has to wait (for the
+    /// wait queue deadline), with no await in between, so at the same instant.
+    started: Option<Instant>,
     /// Whether the checkout had to wait in the wait queue.
     waited: bool,
     finished: bool,
 }
 
 impl<C: Connector> Attempt<'_, C> {
+    fn started(&mut self) -> Instant {
+        *self.started.get_or_insert_with(Instant::now)
+    }
+
+    /// The wait queue deadline; called before every wait.
+    fn deadline(&mut self) -> Option<Instant> {
+        let timeout = self.inner.options.wait_queue_timeout?;
+        Some(self.started() + timeout)
+    }
+
+    fn elapsed(started: Option<Instant>) -> Duration {
+        started.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
     fn fail(&mut self, reason: CheckoutFailedReason, error: Option<Error>) {
         self.finished = true;
         self.inner.counters.failed(reason);
-        let duration = self.started.elapsed();
+        let started = self.started;
         let events = &self.inner.events;
         events.emit(|address| {
             CmapEvent::ConnectionCheckOutFailed(ConnectionCheckOutFailedEvent {
                 address,
                 reason,
                 error,
-                duration,
+                duration: Self::elapsed(started),
             })
         });
         events.flush();
@@ -64,7 +93,7 @@ impl<C: Connector> Attempt<'_, C> {
         match why {
             Interruption::Lifecycle => self.refused(self.inner.current_refusal()),
             Interruption::Timeout => {
-                let waited = self.started.elapsed();
+                let waited = self.started().elapsed();
                 let error = Error::new(ErrorKind::WaitQueueTimeout {
                     address: self.inner.address.to_string(),
                     waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
@@ -83,12 +112,12 @@ impl<C: Connector> Attempt<'_, C> {
     /// The `ConnectionCheckedOut` event; for available connections it is emitted under
     /// the state lock, together with taking the connection.
     fn checked_out_event(&self, id: u32) -> impl FnOnce(crate::ServerAddress) -> CmapEvent {
-        let duration = self.started.elapsed();
+        let started = self.started;
         move |address| {
             CmapEvent::ConnectionCheckedOut(ConnectionCheckedOutEvent {
                 address,
                 connection_id: id,
-                duration,
+                duration: Self::elapsed(started),
             })
         }
     }
@@ -97,12 +126,13 @@ impl<C: Connector> Attempt<'_, C> {
         &mut self,
         conn: C::Connection,
         meta: ConnMeta,
-        slot: Slot<'_>,
+        slot: Slot<'_, C>,
     ) -> PooledConnection<C::Connection> {
         self.finished = true;
         self.inner.counters.checked_out(self.waited);
-        let holds_slot = slot.detach();
-        PooledConnection::new(conn, meta, self.inner.clone(), holds_slot)
+        // The connection holds the slot now; its check-in releases it.
+        slot.hand_over();
+        PooledConnection::new(conn, meta, self.inner.clone())
     }
 }
 
@@ -110,6 +140,78 @@ impl<C: Connector> Drop for Attempt<'_, C> {
     fn drop(&mut self) {
         if !self.finished {
             self.fail(CheckoutFailedReason::Cancelled, None);
+        }
+    }
+}
+
+/// A slot of the wait queue this checkout holds (once `held`, set in the same lock that
+/// takes the slot, or as soon as a granted one is received): released on drop, unless
+/// handed over to the checked-out connection. Made before the lock is taken, so that it
+/// is released even if delivering the events that follow panics.
+struct Slot<'a, C: Connector> {
+    inner: &'a PoolInner<C>,
+    held: bool,
+}
+
+impl<C: Connector> Slot<'_, C> {
+    fn hand_over(mut self) {
+        self.held = false;
+    }
+}
+
+impl<C: Connector> Drop for Slot<'_, C> {
+    fn drop(&mut self) {
+        if self.held {
+            self.inner.with_state(|st, _| st.slots.release());
+        }
+    }
+}
+
+/// This checkout's place in the queue for a slot. Dropping it before it `received` its
+/// grant leaves the queue (the entry is skipped when its turn comes); a grant sent
+/// before that is given back.
+struct Queued<'a, C: Connector> {
+    inner: &'a PoolInner<C>,
+    rx: oneshot::Receiver<Grant<IdleConnection<C::Connection>>>,
+    received: bool,
+}
+
+impl<C: Connector> Drop for Queued<'_, C> {
+    fn drop(&mut self) {
+        if self.received {
+            return;
+        }
+        // After `close`, a grant is either here already or fails to send (and the
+        // sender gives it back itself).
+        self.rx.close();
+        if let Ok(grant) = self.rx.try_recv() {
+            let now = self.inner.idle_clock();
+            self.inner
+                .with_state(|st, ev| st.undeliverable(grant, now, ev));
+        }
+    }
+}
+
+/// How a checkout arrived: refused, with a slot (and, if nobody was at the head of the
+/// queue, the outcome of its search), or queued for a slot.
+enum Arrival<T> {
+    Refused(Refusal),
+    Entered(Entry<T>),
+    Queued(u32, oneshot::Receiver<Grant<IdleConnection<T>>>),
+}
+
+/// Counts the checkout in `head_claims` while it is at the head of the wait queue or
+/// queued for it (`held` is set and cleared in the locks that count and uncount it).
+/// Uncounts on drop if the checkout gives up or is dropped while it is counted.
+struct HeadClaim<'a, C: Connector> {
+    inner: &'a PoolInner<C>,
+    held: bool,
+}
+
+impl<C: Connector> Drop for HeadClaim<'_, C> {
+    fn drop(&mut self) {
+        if self.held {
+            self.inner.with_state(|st, _| st.release_head_claim());
         }
     }
 }
@@ -135,7 +237,7 @@ impl<C: Connector> Drop for Handoff<'_, C> {
 impl<C: Connector> PoolInner<C> {
     pub(crate) async fn checkout(self: &Arc<Self>) -> Result<PooledConnection<C::Connection>> {
         self.ensure_maintenance();
-        let started = Instant::now();
+        let started = self.events.enabled().then(Instant::now);
         self.events.emit(|address| {
             CmapEvent::ConnectionCheckOutStarted(ConnectionCheckOutStartedEvent { address })
         });
@@ -147,32 +249,102 @@ impl<C: Connector> PoolInner<C> {
             finished: false,
         };
 
-        // Created before the admission check: a clear or close after it wakes us.
+        // Created before the admission check: a clear or close after it wakes us (when
+        // this checkout waits for the head of the queue or at it; the slot queue learns
+        // of a clear or close by itself).
         let lifecycle = self.lifecycle.notified();
         tokio::pin!(lifecycle);
-        let admitted = match self.with_state(|st, _| st.admission()) {
-            Ok(generation) => generation,
-            Err(refusal) => return Err(attempt.refused(refusal)),
-        };
-        let deadline = self.options.wait_queue_timeout.map(|t| started + t);
 
-        let slot = match self.wait_queue.try_slot() {
-            Some(slot) => slot,
-            None => {
+        let mut slot = Slot {
+            inner: self,
+            held: false,
+        };
+        let mut claim = HeadClaim {
+            inner: self,
+            held: false,
+        };
+        let now = self.idle_clock();
+        let arrival = self.with_state(|st, ev| {
+            let admitted = match st.admission() {
+                Ok(generation) => generation,
+                Err(refusal) => return Arrival::Refused(refusal),
+            };
+            if !st.slots.try_take() {
+                let (tx, rx) = oneshot::channel();
+                st.slots.enqueue(tx);
+                return Arrival::Queued(admitted, rx);
+            }
+            slot.held = true;
+            let entry = st.enter(admitted, &self.limits, now, ev);
+            match &entry {
+                Entry::Found(c) => ev.emit(attempt.checked_out_event(c.meta.id)),
+                Entry::Queued(_) => claim.held = true,
+                Entry::Create(_) | Entry::Refused(_) => {}
+            }
+            Arrival::Entered(entry)
+        });
+
+        let entry = match arrival {
+            Arrival::Refused(refusal) => return Err(attempt.refused(refusal)),
+            Arrival::Entered(entry) => entry,
+            Arrival::Queued(admitted, rx) => {
+                let mut queued = Queued {
+                    inner: self,
+                    rx,
+                    received: false,
+                };
                 attempt.waited = true;
+                let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
-                match race(self.wait_queue.slot(), deadline, lifecycle.as_mut()).await {
-                    Ok(Some(slot)) => slot,
-                    Ok(None) => return Err(attempt.refused(Refusal::Closed)),
+                let grant = match until_deadline(&mut queued.rx, deadline).await {
+                    Ok(Ok(grant)) => grant,
+                    // The pool was cleared or closed: it dropped the queue.
+                    Ok(Err(_)) => return Err(attempt.interrupted(Interruption::Lifecycle)),
                     Err(why) => return Err(attempt.interrupted(why)),
+                };
+                queued.received = true;
+                slot.held = true;
+                match grant {
+                    // The check-in made sure the connection was of this generation and
+                    // not interrupted; only a clear since could have interrupted it.
+                    Grant::With(c) if self.still_current(admitted) => {
+                        self.events.emit(attempt.checked_out_event(c.meta.id));
+                        self.events.flush();
+                        return Ok(attempt.succeed(c.conn, c.meta, slot));
+                    }
+                    grant => {
+                        // A slot alone, or a connection a clear overtook (it goes back):
+                        // look as the fast path does.
+                        let now = self.idle_clock();
+                        self.with_state(|st, ev| {
+                            if let Grant::With(c) = grant {
+                                st.give_back(c, now, ev);
+                            }
+                            let entry = st.enter(admitted, &self.limits, now, ev);
+                            match &entry {
+                                Entry::Found(c) => ev.emit(attempt.checked_out_event(c.meta.id)),
+                                Entry::Queued(_) => claim.held = true,
+                                Entry::Create(_) | Entry::Refused(_) => {}
+                            }
+                            entry
+                        })
+                    }
                 }
             }
+        };
+
+        let admitted = match entry {
+            Entry::Found(c) => return Ok(attempt.succeed(c.conn, c.meta, slot)),
+            Entry::Create(new) => return self.establish_for(attempt, new, slot).await,
+            Entry::Refused(refusal) => return Err(attempt.refused(refusal)),
+            Entry::Queued(admitted) => admitted,
         };
 
         let head = match self.wait_queue.try_head() {
             Some(head) => head,
             None => {
                 attempt.waited = true;
+                let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
                 match race(self.wait_queue.head(), deadline, lifecycle.as_mut()).await {
                     Ok(head) => head,
@@ -184,8 +356,13 @@ impl<C: Connector> PoolInner<C> {
         let new = loop {
             // Created before the search: a change right after it wakes us.
             let available = self.availability.notified();
+            let now = self.idle_clock();
             let found = self.with_state(|st, ev| {
-                let found = st.search(admitted, &self.limits, Instant::now(), ev);
+                let found = st.search(admitted, &self.limits, now, ev);
+                if !matches!(found, Search::Wait) {
+                    st.release_head_claim();
+                    claim.held = false;
+                }
                 if let Search::Found(c) = &found {
                     ev.emit(attempt.checked_out_event(c.meta.id));
                 }
@@ -200,6 +377,7 @@ impl<C: Connector> PoolInner<C> {
                 Search::Refused(refusal) => return Err(attempt.refused(refusal)),
                 Search::Wait => {
                     attempt.waited = true;
+                    let deadline = attempt.deadline();
                     let _waiting = self.counters.waiting();
                     if let Err(why) = race(available, deadline, lifecycle.as_mut()).await {
                         return Err(attempt.interrupted(why));
@@ -209,7 +387,16 @@ impl<C: Connector> PoolInner<C> {
         };
         // Establishing is not waiting in the queue: let the next checkout look.
         drop(head);
+        self.establish_for(attempt, new, slot).await
+    }
 
+    /// Establishes `new` on a task of its own and hands it to this checkout.
+    async fn establish_for(
+        self: &Arc<Self>,
+        mut attempt: Attempt<'_, C>,
+        new: NewConnection,
+        slot: Slot<'_, C>,
+    ) -> Result<PooledConnection<C::Connection>> {
         let (tx, rx) = oneshot::channel();
         establish::spawn(self.clone(), new, Purpose::Checkout(tx));
         let mut handoff = Handoff { inner: self, rx };

@@ -139,9 +139,10 @@ fn finish<C: Connector>(
                     }
                 }
                 Purpose::Populate => {
+                    let idle_now = inner.limits.max_idle_time.map(|_| now);
                     inner.with_state(|st, ev| {
                         ready(ev);
-                        st.pending_to_available(conn, meta, now, ev);
+                        st.pending_to_available(conn, meta, idle_now, ev);
                     });
                     // The next run may start the next establishment at once.
                     inner.maintenance.wake();
@@ -182,7 +183,7 @@ fn finish<C: Connector>(
 impl<C: Connector> PoolInner<C> {
     /// Takes back a connection established for a checkout that is gone.
     pub(crate) fn return_orphan(&self, orphan: Established<C::Connection>) {
-        let now = Instant::now();
+        let now = self.idle_clock();
         self.with_state(|st, ev| st.orphan_returned(orphan.conn, orphan.meta, now, ev));
     }
 }

@@ -10,9 +10,13 @@
 //! A handler that calls back into its own pool only queues more events: its `flush`
 //! sees (through a thread-local mark) that this thread is already delivering this pool's
 //! events and returns at once; the events follow as soon as the handler returns.
+//!
+//! With no handler and logging off, nothing is built or queued, and `flush` reads one
+//! atomic: the hot path of a pool nobody watches pays for no events.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::lock;
@@ -28,6 +32,8 @@ pub(crate) struct EventSink {
     pub(crate) address: ServerAddress,
     handler: Option<Arc<dyn CmapEventHandler>>,
     queue: Mutex<Queue>,
+    /// Events queued and not yet delivered (queued, or popped and being delivered).
+    undelivered: AtomicUsize,
     delivery: Mutex<()>,
 }
 
@@ -36,6 +42,15 @@ struct Queue {
     events: VecDeque<CmapEvent>,
     /// Some thread popped an event and may not have delivered it yet.
     in_flight: bool,
+}
+
+/// Uncounts one event from `undelivered` when dropped.
+struct Delivered<'a>(&'a AtomicUsize);
+
+impl Drop for Delivered<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Marks this thread as delivering for one sink; unmarks on drop (even on a panic).
@@ -69,6 +84,7 @@ impl EventSink {
             address,
             handler,
             queue: Mutex::new(Queue::default()),
+            undelivered: AtomicUsize::new(0),
             delivery: Mutex::new(()),
         }
     }
@@ -76,15 +92,27 @@ impl EventSink {
     /// Queues the event `make` builds (with the pool's address), if anyone listens; when
     /// no one does, the event is not even built.
     pub(crate) fn emit(&self, make: impl FnOnce(ServerAddress) -> CmapEvent) {
-        if self.handler.is_some() || log_enabled() {
+        if self.enabled() {
             let event = make(self.address.clone());
+            self.undelivered.fetch_add(1, Ordering::AcqRel);
             lock(&self.queue).events.push_back(event);
         }
+    }
+
+    /// Whether anyone listens (a handler, or logging at the CMAP events' level).
+    #[inline]
+    pub(crate) fn enabled(&self) -> bool {
+        self.handler.is_some() || log_enabled()
     }
 
     /// Delivers every queued event before returning (see the module docs for the one
     /// exception: a call from inside this sink's own handler).
     pub(crate) fn flush(&self) {
+        // Counted before it is queued and uncounted after it is delivered: zero means
+        // every event queued before this call has been delivered.
+        if self.undelivered.load(Ordering::Acquire) == 0 {
+            return;
+        }
         let id = self as *const EventSink as usize;
         {
             let q = lock(&self.queue);
@@ -111,6 +139,8 @@ impl EventSink {
                     }
                 }
             };
+            // Uncounted even if the handler panics: the event is gone either way.
+            let _delivered = Delivered(&self.undelivered);
             log_event(&event);
             if let Some(handler) = &self.handler {
                 handler.handle(event);

@@ -2,7 +2,7 @@
 //! operations: ready, clear, close, check-in, stats, and one background run.
 
 use std::mem;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
@@ -12,7 +12,8 @@ use super::establish::{self, Purpose};
 use super::event_sink::EventSink;
 use super::maintenance::MaintenanceWake;
 use super::pooled::ReturnToPool;
-use super::state::{ConnMeta, Limits, Phase, PoolState, Refusal};
+use super::slots::Grant;
+use super::state::{ConnMeta, IdleConnection, Limits, Phase, PoolState, Refusal};
 use super::stats::{Counters, PoolStats};
 use super::wait_queue::WaitQueue;
 use super::{lock, Connector, PoolOptions};
@@ -37,6 +38,9 @@ pub(crate) struct PoolInner<C: Connector> {
     pub(crate) lifecycle: Notify,
     pub(crate) maintenance: Arc<MaintenanceWake>,
     maintenance_started: AtomicBool,
+    /// The phase and generation, as [`mirror`] encodes them; written under the state
+    /// lock whenever they change.
+    lifecycle_mirror: AtomicU64,
     pub(crate) counters: Counters,
 }
 
@@ -52,14 +56,15 @@ impl<C: Connector> PoolInner<C> {
             events: EventSink::new(address.clone(), options.event_handler.clone()),
             address,
             limits,
-            wait_queue: WaitQueue::new(options.max_pool_size),
+            wait_queue: WaitQueue::new(),
             options,
             connector,
-            state: Mutex::new(PoolState::new()),
+            state: Mutex::new(PoolState::new(limits.max_pool_size)),
             availability: Notify::new(),
             lifecycle: Notify::new(),
             maintenance: Arc::new(MaintenanceWake::default()),
             maintenance_started: AtomicBool::new(false),
+            lifecycle_mirror: AtomicU64::new(mirror(Phase::Paused, 0)),
             counters: Counters::default(),
         });
         let created = inner.options.created_options();
@@ -76,20 +81,22 @@ impl<C: Connector> PoolInner<C> {
     }
 
     /// Locks the state, runs `f`, unlocks, then drops the connections `f` closed, wakes
-    /// the head of the wait queue if `f` changed what it waits for, and delivers the
-    /// events `f` queued.
+    /// the head of the wait queue if `f` changed what it may be waiting for (only the
+    /// checkouts counted in `head_claims` ever wait for that), delivers the events `f`
+    /// queued, and sends the grants `f` made to queued checkouts.
     pub(crate) fn with_state<R>(
         &self,
         f: impl FnOnce(&mut PoolState<C::Connection>, &EventSink) -> R,
     ) -> R {
-        let (result, dead, changed, closed) = {
+        let (result, dead, changed, closed, outbox) = {
             let mut st = lock(&self.state);
             let result = f(&mut st, &self.events);
             (
                 result,
                 mem::take(&mut st.graveyard),
-                mem::replace(&mut st.availability_changed, false),
+                mem::replace(&mut st.availability_changed, false) && st.head_claims > 0,
                 mem::replace(&mut st.connection_closed, false),
+                st.slots.take_outbox(),
             )
         };
         drop(dead);
@@ -100,7 +107,28 @@ impl<C: Connector> PoolInner<C> {
             self.maintenance.wake();
         }
         self.events.flush();
+        let mut undeliverable = Vec::new();
+        outbox.send(|grant| undeliverable.push(grant));
+        if !undeliverable.is_empty() {
+            self.regrant(undeliverable);
+        }
         result
+    }
+
+    /// Gives back grants whose checkout gave up before they were sent.
+    fn regrant(&self, grants: Vec<Grant<IdleConnection<C::Connection>>>) {
+        let now = self.idle_clock();
+        self.with_state(|st, ev| {
+            for grant in grants {
+                st.undeliverable(grant, now, ev);
+            }
+        });
+    }
+
+    /// Whether the pool is ready and still at `generation` (read without the lock: a
+    /// checkout that received a connection checks that no clear overtook it).
+    pub(crate) fn still_current(&self, generation: u32) -> bool {
+        self.lifecycle_mirror.load(Ordering::Acquire) == mirror(Phase::Ready, generation)
     }
 
     /// Starts the background task if the options ask for one and a runtime is at hand
@@ -121,6 +149,8 @@ impl<C: Connector> PoolInner<C> {
                 return false;
             }
             st.phase = Phase::Ready;
+            self.lifecycle_mirror
+                .store(mirror(st.phase, st.generation), Ordering::Release);
             ev.emit(|address| CmapEvent::PoolReady(PoolReadyEvent { address }));
             true
         });
@@ -149,6 +179,9 @@ impl<C: Connector> PoolInner<C> {
             if interrupt_in_use {
                 st.interrupt_live(ev);
             }
+            st.slots.interrupt();
+            self.lifecycle_mirror
+                .store(mirror(st.phase, st.generation), Ordering::Release);
             true
         });
         if cleared {
@@ -163,6 +196,9 @@ impl<C: Connector> PoolInner<C> {
                 return false;
             }
             st.phase = Phase::Closed;
+            st.slots.interrupt();
+            self.lifecycle_mirror
+                .store(mirror(st.phase, st.generation), Ordering::Release);
             st.close_all_idle(ev);
             ev.emit(|address| CmapEvent::PoolClosed(PoolClosedEvent { address }));
             true
@@ -171,6 +207,11 @@ impl<C: Connector> PoolInner<C> {
             self.lifecycle.notify_waiters();
             self.maintenance.wake();
         }
+    }
+
+    /// Free slots of the wait queue (`None` for an unbounded pool).
+    pub(crate) fn free_slots(&self) -> Option<usize> {
+        lock(&self.state).slots.free()
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
@@ -195,7 +236,7 @@ impl<C: Connector> PoolInner<C> {
     /// start establishing connections up to `min_pool_size`, within `max_pool_size` and
     /// `max_connecting`. Never waits. Returns `false` once the pool is closed.
     pub(crate) fn run_maintenance(self: &Arc<Self>) -> bool {
-        let now = Instant::now();
+        let now = self.idle_clock();
         let min = self.options.min_pool_size as usize;
         let (open, starts) = self.with_state(|st, ev| {
             if st.phase == Phase::Closed {
@@ -214,6 +255,12 @@ impl<C: Connector> PoolInner<C> {
             establish::spawn(self.clone(), new, Purpose::Populate);
         }
         open
+    }
+
+    /// The time to stamp available connections with and judge them by: only needed to
+    /// enforce `max_idle_time` (reading the clock is not free on the hot path).
+    pub(crate) fn idle_clock(&self) -> Option<Instant> {
+        self.limits.max_idle_time.map(|_| Instant::now())
     }
 
     /// The error a refused checkout returns.
@@ -240,14 +287,20 @@ impl<C: Connector> PoolInner<C> {
 }
 
 impl<C: Connector> ReturnToPool<C::Connection> for PoolInner<C> {
-    fn check_in(&self, conn: C::Connection, meta: ConnMeta, holds_slot: bool) {
-        let now = Instant::now();
+    fn check_in(&self, conn: C::Connection, meta: ConnMeta) {
+        let now = self.idle_clock();
         self.with_state(|st, ev| st.check_in(conn, meta, now, ev));
-        // After the connection is available: the waiter this slot goes to finds it.
-        if holds_slot {
-            self.wait_queue.release_detached();
-        }
     }
+}
+
+/// A phase and a generation in one word, for [`PoolInner::still_current`].
+fn mirror(phase: Phase, generation: u32) -> u64 {
+    let phase = match phase {
+        Phase::Paused => 0,
+        Phase::Ready => 1,
+        Phase::Closed => 2,
+    };
+    (u64::from(generation) << 2) | phase
 }
 
 impl<C: Connector> Drop for PoolInner<C> {

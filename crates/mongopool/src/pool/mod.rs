@@ -20,16 +20,22 @@
 //! # Ok(()) }
 //! ```
 //!
-//! How it works: a checkout first takes a slot from a fair semaphore of `max_pool_size`
-//! slots (the FIFO wait queue), then the fair "head of the queue" lock, then looks for an
-//! available connection (most recently used first, closing perished ones on the way) or
-//! creates one when the pool has room and fewer than `max_connecting` connections are
-//! being established; otherwise it waits, at the head, until a connection is checked in
-//! or a pending slot frees. Every wait is raced against the `wait_queue_timeout` deadline
-//! and against a clear or close. A new connection is established on a task of its own.
+//! How it works: a checkout takes one of `max_pool_size` slots, handed out in FIFO order
+//! (it queues if none is free or others are queued), then, if nobody is at the head of
+//! the queue, becomes the head (otherwise it queues for the fair "head of the queue"
+//! lock). The head looks for an available connection (most recently used first, closing
+//! perished ones on the way) or creates one when the pool has room and fewer than
+//! `max_connecting` connections are being established; otherwise it waits, at the head,
+//! until a connection is checked in or a pending slot frees. The common case, a free
+//! slot and nobody at the head, takes one lock and awaits nothing. A check-in gives its
+//! slot to the oldest queued checkout, and the connection with it when nobody is at the
+//! head. Every wait is raced against the `wait_queue_timeout` deadline and against a
+//! clear or close. A new connection is established on a task of its own.
 //! Dropping the guard checks the connection in, synchronously.
 
 mod checkout;
+#[cfg(test)]
+mod checkout_races;
 mod connector;
 mod establish;
 mod event_sink;
@@ -38,6 +44,7 @@ mod interrupt;
 mod maintenance;
 mod options;
 mod pooled;
+mod slots;
 mod state;
 mod stats;
 mod wait_queue;
@@ -151,7 +158,7 @@ impl<C: Connector> Pool<C> {
     /// Slots of the wait queue that no checkout holds (`None` for an unbounded pool):
     /// `max_pool_size` minus the checkouts in progress and connections checked out.
     pub fn free_slots(&self) -> Option<usize> {
-        self.inner.wait_queue.free_slots()
+        self.inner.free_slots()
     }
 }
 

@@ -10,8 +10,8 @@ use super::Poolable;
 
 /// Where a checked-out connection goes back to (the pool, whatever its connector type).
 pub(crate) trait ReturnToPool<T>: Send + Sync {
-    /// Checks `conn` in; `holds_slot` says whether it holds a wait queue slot to release.
-    fn check_in(&self, conn: T, meta: ConnMeta, holds_slot: bool);
+    /// Checks `conn` in and releases the wait queue slot it holds.
+    fn check_in(&self, conn: T, meta: ConnMeta);
 }
 
 /// A connection checked out of a [`Pool`](super::Pool). Derefs to the connection.
@@ -22,65 +22,68 @@ pub(crate) trait ReturnToPool<T>: Send + Sync {
 /// checkout.
 #[must_use = "dropping the guard checks the connection back in at once"]
 pub struct PooledConnection<T: Poolable> {
-    conn: Option<T>,
-    meta: ConnMeta,
+    /// Taken out only by `drop`, so the check-in can move the metadata too.
+    held: Option<Held<T>>,
     pool: Arc<dyn ReturnToPool<T>>,
-    holds_slot: bool,
+}
+
+struct Held<T> {
+    conn: T,
+    meta: ConnMeta,
 }
 
 impl<T: Poolable> PooledConnection<T> {
-    pub(crate) fn new(
-        conn: T,
-        meta: ConnMeta,
-        pool: Arc<dyn ReturnToPool<T>>,
-        holds_slot: bool,
-    ) -> Self {
+    pub(crate) fn new(conn: T, meta: ConnMeta, pool: Arc<dyn ReturnToPool<T>>) -> Self {
         PooledConnection {
-            conn: Some(conn),
-            meta,
+            held: Some(Held { conn, meta }),
             pool,
-            holds_slot,
         }
+    }
+
+    fn held(&self) -> &Held<T> {
+        self.held
+            .as_ref()
+            .expect("the connection is only taken out in drop")
     }
 
     /// The connection's id in its pool (1, 2, ... in creation order).
     pub fn id(&self) -> u32 {
-        self.meta.id
+        self.held().meta.id
     }
 
     /// The pool's generation when the connection was created.
     pub fn generation(&self) -> u32 {
-        self.meta.generation
+        self.held().meta.generation
     }
 
     /// The signal the pool fires to interrupt this connection (the same one its
     /// connector was given).
     pub fn interrupt_signal(&self) -> &InterruptSignal {
-        &self.meta.interrupt
+        &self.held().meta.interrupt
     }
 }
 
 impl<T: Poolable> Deref for PooledConnection<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.conn
-            .as_ref()
-            .expect("the connection is only taken out in drop")
+        &self.held().conn
     }
 }
 
 impl<T: Poolable> DerefMut for PooledConnection<T> {
     fn deref_mut(&mut self) -> &mut T {
-        self.conn
+        &mut self
+            .held
             .as_mut()
             .expect("the connection is only taken out in drop")
+            .conn
     }
 }
 
 impl<T: Poolable> Drop for PooledConnection<T> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.pool.check_in(conn, self.meta.clone(), self.holds_slot);
+        if let Some(Held { conn, meta }) = self.held.take() {
+            self.pool.check_in(conn, meta);
         }
     }
 }
@@ -88,8 +91,8 @@ impl<T: Poolable> Drop for PooledConnection<T> {
 impl<T: Poolable> fmt::Debug for PooledConnection<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledConnection")
-            .field("id", &self.meta.id)
-            .field("generation", &self.meta.generation)
+            .field("id", &self.id())
+            .field("generation", &self.generation())
             .finish_non_exhaustive()
     }
 }

@@ -5,14 +5,20 @@
 //! Everything here is synchronous and quick; the lock is never held across an `.await`.
 //! Events are queued here, in the order the state changes, and delivered after the lock
 //! is released (see `event_sink`).
+//!
+//! The hot path (take an available connection, give it back) touches only the deque of
+//! available connections and the counts: the registry is keyed by id and written only
+//! when a connection is created, established or closed.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::event_sink::EventSink;
 use super::interrupt::InterruptSignal;
+use super::slots::{Grant, SlotQueue};
 use super::stats::ClosedCounts;
 use super::Poolable;
 use crate::error::Error;
@@ -60,14 +66,39 @@ pub(crate) struct NewConnection {
 pub(crate) struct IdleConnection<T> {
     pub(crate) conn: T,
     pub(crate) meta: ConnMeta,
-    since: Instant,
+    /// When it became available; only kept when the pool has a `max_idle_time`.
+    since: Option<Instant>,
 }
 
-/// A connection that is pending or in use.
+/// An open connection, as the registry knows it.
 struct Live {
     interrupt: InterruptSignal,
-    in_use: bool,
+    /// Established (available or in use), not pending.
+    established: bool,
 }
+
+/// Hashes connection ids (distinct `u32`s, handed out in sequence) with one multiply:
+/// SipHash's protection against chosen keys buys nothing for keys the pool makes itself.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, id: u32) {
+        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type Registry = HashMap<u32, Live, BuildHasherDefault<IdHasher>>;
 
 /// The limits a checkout or a background run must respect.
 #[derive(Debug, Clone, Copy)]
@@ -75,6 +106,20 @@ pub(crate) struct Limits {
     pub(crate) max_pool_size: u32,
     pub(crate) max_connecting: u32,
     pub(crate) max_idle_time: Option<Duration>,
+}
+
+/// What a checkout that holds a slot gets from [`PoolState::enter`].
+pub(crate) enum Entry<T> {
+    /// Nobody was at the head of the wait queue, so it searched at once: an available
+    /// connection, now in use.
+    Found(IdleConnection<T>),
+    /// As for [`Search::Create`].
+    Create(NewConnection),
+    /// As for [`Search::Refused`].
+    Refused(Refusal),
+    /// It must wait at the head of the wait queue: it now counts in `head_claims`, and
+    /// was admitted under this generation.
+    Queued(u32),
 }
 
 /// What the head of the wait queue found.
@@ -97,7 +142,13 @@ pub(crate) struct PoolState<T> {
     next_id: u32,
     /// Most recently used at the back.
     idle: VecDeque<IdleConnection<T>>,
-    live: HashMap<u32, Live>,
+    /// Every open connection: pending, available or in use.
+    live: Registry,
+    /// The wait queue's slots, and the checkouts queued for one.
+    pub(crate) slots: SlotQueue<IdleConnection<T>>,
+    /// Checkouts at the head of the wait queue or queued for it. While there are any,
+    /// a checkout that gets a slot queues behind them instead of taking a connection.
+    pub(crate) head_claims: u32,
     pub(crate) pending: u32,
     /// Of `pending`, the establishments for the pool itself (`min_pool_size`).
     pending_populate: u32,
@@ -113,14 +164,16 @@ pub(crate) struct PoolState<T> {
 }
 
 impl<T: Poolable> PoolState<T> {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(max_pool_size: u32) -> Self {
         PoolState {
+            slots: SlotQueue::new(max_pool_size),
             phase: Phase::Paused,
             generation: 0,
             clear_cause: None,
             next_id: 1,
             idle: VecDeque::new(),
-            live: HashMap::new(),
+            live: Registry::default(),
+            head_claims: 0,
             pending: 0,
             pending_populate: 0,
             in_use: 0,
@@ -156,12 +209,41 @@ impl<T: Poolable> PoolState<T> {
         room && self.pending < limits.max_connecting
     }
 
+    /// A checkout that was admitted under `admitted` and now holds a slot arrives. If
+    /// nobody is at the head of the wait queue or queued for it, it is the head: it
+    /// searches at once, and queues (claims the head) only if it must wait. Otherwise it
+    /// queues behind them.
+    pub(crate) fn enter(
+        &mut self,
+        admitted: u32,
+        limits: &Limits,
+        now: Option<Instant>,
+        ev: &EventSink,
+    ) -> Entry<T> {
+        if self.head_claims == 0 {
+            match self.search(admitted, limits, now, ev) {
+                Search::Found(c) => return Entry::Found(c),
+                Search::Create(new) => return Entry::Create(new),
+                Search::Refused(refusal) => return Entry::Refused(refusal),
+                Search::Wait => {}
+            }
+        }
+        self.head_claims += 1;
+        Entry::Queued(admitted)
+    }
+
+    /// A checkout leaves the head of the wait queue (or its queue).
+    pub(crate) fn release_head_claim(&mut self) {
+        self.head_claims -= 1;
+    }
+
     /// The spec's checkout loop body, for the checkout at the head of the wait queue.
+    /// `now` is needed only when the pool has a `max_idle_time`.
     pub(crate) fn search(
         &mut self,
         admitted: u32,
         limits: &Limits,
-        now: Instant,
+        now: Option<Instant>,
         ev: &EventSink,
     ) -> Search<T> {
         match self.phase {
@@ -176,13 +258,6 @@ impl<T: Poolable> PoolState<T> {
             match self.perished(&mut candidate, now, limits.max_idle_time) {
                 Some(reason) => self.close_idle(candidate, reason, ev),
                 None => {
-                    self.live.insert(
-                        candidate.meta.id,
-                        Live {
-                            interrupt: candidate.meta.interrupt.clone(),
-                            in_use: true,
-                        },
-                    );
                     self.in_use += 1;
                     return Search::Found(candidate);
                 }
@@ -214,7 +289,7 @@ impl<T: Poolable> PoolState<T> {
             id,
             Live {
                 interrupt: interrupt.clone(),
-                in_use: false,
+                established: false,
             },
         );
         ev.emit(|address| {
@@ -239,7 +314,7 @@ impl<T: Poolable> PoolState<T> {
         self.pending -= 1;
         self.in_use += 1;
         if let Some(live) = self.live.get_mut(&id) {
-            live.in_use = true;
+            live.established = true;
         }
         self.availability_changed = true;
     }
@@ -250,12 +325,14 @@ impl<T: Poolable> PoolState<T> {
         &mut self,
         conn: T,
         meta: ConnMeta,
-        now: Instant,
+        now: Option<Instant>,
         ev: &EventSink,
     ) {
         self.pending -= 1;
         self.pending_populate -= 1;
-        self.live.remove(&meta.id);
+        if let Some(live) = self.live.get_mut(&meta.id) {
+            live.established = true;
+        }
         self.make_available(conn, meta, now, ev);
     }
 
@@ -282,15 +359,24 @@ impl<T: Poolable> PoolState<T> {
         &mut self,
         conn: T,
         meta: ConnMeta,
-        now: Instant,
+        now: Option<Instant>,
         ev: &EventSink,
     ) {
         self.return_in_use(conn, meta, now, ev);
     }
 
     /// The spec's check-in: emits `ConnectionCheckedIn`, then makes the connection
-    /// available or closes it.
-    pub(crate) fn check_in(&mut self, conn: T, meta: ConnMeta, now: Instant, ev: &EventSink) {
+    /// available or closes it, and gives back the slot it held. When a checkout is
+    /// queued for a slot and nobody is at the head of the queue, a connection that may
+    /// be reused goes to that checkout with the slot: it would have found this one
+    /// first (the most recently used), and so it need not look.
+    pub(crate) fn check_in(
+        &mut self,
+        conn: T,
+        meta: ConnMeta,
+        now: Option<Instant>,
+        ev: &EventSink,
+    ) {
         let id = meta.id;
         ev.emit(|address| {
             CmapEvent::ConnectionCheckedIn(ConnectionCheckedInEvent {
@@ -298,11 +384,59 @@ impl<T: Poolable> PoolState<T> {
                 connection_id: id,
             })
         });
+        let mut conn = conn;
+        let meta = if self.head_claims == 0
+            && self.slots.has_queued()
+            && !meta.interrupt.is_interrupted()
+            && self.close_reason(&conn, &meta).is_none()
+            && !conn.is_peer_closed()
+        {
+            let gift = IdleConnection {
+                conn,
+                meta,
+                since: now,
+            };
+            match self.slots.hand_over(gift) {
+                // It stays in use, by the checkout it went to.
+                Ok(()) => return,
+                Err(gift) => {
+                    conn = gift.conn;
+                    gift.meta
+                }
+            }
+        } else {
+            meta
+        };
         self.return_in_use(conn, meta, now, ev);
+        // After the connection is available: the checkout this slot goes to finds it.
+        self.slots.release();
     }
 
-    fn return_in_use(&mut self, conn: T, meta: ConnMeta, now: Instant, ev: &EventSink) {
-        if self.live.remove(&meta.id).is_none() {
+    /// A connection handed over with a slot comes back unused (its checkout gave up,
+    /// or the pool was cleared before the checkout received it).
+    pub(crate) fn give_back(&mut self, c: IdleConnection<T>, now: Option<Instant>, ev: &EventSink) {
+        self.return_in_use(c.conn, c.meta, now, ev);
+    }
+
+    /// A grant whose checkout gave up before it was sent: the connection (if any) and
+    /// the slot go back, the slot to the next in line.
+    pub(crate) fn undeliverable(
+        &mut self,
+        grant: Grant<IdleConnection<T>>,
+        now: Option<Instant>,
+        ev: &EventSink,
+    ) {
+        if let Grant::With(c) = grant {
+            self.give_back(c, now, ev);
+        }
+        self.slots.release();
+    }
+
+    fn return_in_use(&mut self, conn: T, meta: ConnMeta, now: Option<Instant>, ev: &EventSink) {
+        // An interrupting clear fires the signal before it closes the connections in
+        // use, so a connection whose signal has not fired is still open (and the
+        // registry need not be looked at).
+        if meta.interrupt.is_interrupted() && !self.live.contains_key(&meta.id) {
             // Closed by an interrupting clear while in use: already counted and
             // reported as closed.
             self.graveyard.push(conn);
@@ -312,8 +446,9 @@ impl<T: Poolable> PoolState<T> {
         self.make_available(conn, meta, now, ev);
     }
 
-    fn make_available(&mut self, conn: T, meta: ConnMeta, now: Instant, ev: &EventSink) {
-        let reason = if !conn.is_usable() {
+    /// Why a connection coming back from use must be closed, if it must.
+    fn close_reason(&self, conn: &T, meta: &ConnMeta) -> Option<ConnectionClosedReason> {
+        if !conn.is_usable() {
             Some(ConnectionClosedReason::Error)
         } else if meta.generation != self.generation {
             Some(ConnectionClosedReason::Stale)
@@ -321,10 +456,14 @@ impl<T: Poolable> PoolState<T> {
             Some(ConnectionClosedReason::PoolClosed)
         } else {
             None
-        };
-        match reason {
+        }
+    }
+
+    fn make_available(&mut self, conn: T, meta: ConnMeta, now: Option<Instant>, ev: &EventSink) {
+        match self.close_reason(&conn, &meta) {
             Some(reason) => {
                 self.graveyard.push(conn);
+                self.live.remove(&meta.id);
                 self.closed_event(meta.id, reason, None, ev);
             }
             None => {
@@ -341,12 +480,16 @@ impl<T: Poolable> PoolState<T> {
     fn perished(
         &self,
         c: &mut IdleConnection<T>,
-        now: Instant,
+        now: Option<Instant>,
         max_idle_time: Option<Duration>,
     ) -> Option<ConnectionClosedReason> {
+        let idle_too_long = match (max_idle_time, now, c.since) {
+            (Some(max), Some(now), Some(since)) => now.saturating_duration_since(since) > max,
+            _ => false,
+        };
         if c.meta.generation != self.generation {
             Some(ConnectionClosedReason::Stale)
-        } else if max_idle_time.is_some_and(|max| now.saturating_duration_since(c.since) > max) {
+        } else if idle_too_long {
             Some(ConnectionClosedReason::Idle)
         } else if c.conn.is_peer_closed() || !c.conn.is_usable() {
             Some(ConnectionClosedReason::Error)
@@ -357,11 +500,17 @@ impl<T: Poolable> PoolState<T> {
 
     fn close_idle(&mut self, c: IdleConnection<T>, reason: ConnectionClosedReason, ev: &EventSink) {
         self.graveyard.push(c.conn);
+        self.live.remove(&c.meta.id);
         self.closed_event(c.meta.id, reason, None, ev);
     }
 
     /// Closes every perished available connection (a background run).
-    pub(crate) fn prune(&mut self, now: Instant, max_idle_time: Option<Duration>, ev: &EventSink) {
+    pub(crate) fn prune(
+        &mut self,
+        now: Option<Instant>,
+        max_idle_time: Option<Duration>,
+        ev: &EventSink,
+    ) {
         let mut keep = VecDeque::with_capacity(self.idle.len());
         while let Some(mut c) = self.idle.pop_front() {
             match self.perished(&mut c, now, max_idle_time) {
@@ -384,10 +533,14 @@ impl<T: Poolable> PoolState<T> {
     /// closed now: they leave the counts, and their check-in later only reports the
     /// check-in. Pending ones are closed when their establishment returns.
     pub(crate) fn interrupt_live(&mut self, ev: &EventSink) {
+        let available: HashSet<u32> = self.idle.iter().map(|c| c.meta.id).collect();
         let mut closed = Vec::new();
         for (&id, live) in &self.live {
+            if available.contains(&id) {
+                continue;
+            }
             live.interrupt.interrupt();
-            if live.in_use {
+            if live.established {
                 closed.push(id);
             }
         }

@@ -1,11 +1,8 @@
-//! The wait queue: a fair semaphore of `max_pool_size` slots, then a fair "head of the
-//! queue" lock, each raced against the wait queue deadline and against the pool being
-//! cleared or closed.
+//! The wait queue: a FIFO queue for `max_pool_size` slots (`slots`, under the pool's
+//! state lock), then a fair "head of the queue" lock, each raced against the wait queue
+//! deadline and against the pool being cleared or closed.
 //!
-//! A slot is held by every checkout from the moment it leaves the semaphore until its
-//! connection is checked in (or the checkout fails). Available connections hold no slot,
-//! so a check-in (push the connection, then release the slot) hands the connection to the
-//! oldest waiter. The head lock is the spec's "only one thread at the top of the queue":
+//! The head lock is the spec's "only one thread at the top of the queue":
 //! the slot holder that holds it looks for an available connection or creates one; when
 //! `max_connecting` (or `max_pool_size`, with background establishments in flight) stops
 //! it, it waits for a connection to become available or a pending slot to free, and
@@ -15,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use tokio::sync::futures::Notified;
-use tokio::sync::{Mutex, MutexGuard, Semaphore, SemaphorePermit};
+use tokio::sync::{Mutex, MutexGuard};
 use tokio::time::Instant;
 
 /// Why a wait ended without its goal.
@@ -27,54 +24,15 @@ pub(crate) enum Interruption {
     Lifecycle,
 }
 
+/// The head of the queue; the slots live in the pool's state (see `slots`).
 pub(crate) struct WaitQueue {
-    /// `None` for an unbounded pool.
-    slots: Option<Semaphore>,
     head: Mutex<()>,
 }
 
-/// A slot in the pool (nothing for an unbounded pool). Released on drop.
-pub(crate) struct Slot<'a>(Option<SemaphorePermit<'a>>);
-
-impl Slot<'_> {
-    /// Hands the slot to a checked-out connection: it is released by
-    /// [`WaitQueue::release_detached`] when the connection is checked in. Returns
-    /// whether there was a slot to release.
-    pub(crate) fn detach(self) -> bool {
-        match self.0 {
-            Some(permit) => {
-                permit.forget();
-                true
-            }
-            None => false,
-        }
-    }
-}
-
 impl WaitQueue {
-    pub(crate) fn new(max_pool_size: u32) -> Self {
-        let slots = (max_pool_size != 0)
-            .then(|| Semaphore::new((max_pool_size as usize).min(Semaphore::MAX_PERMITS)));
+    pub(crate) fn new() -> Self {
         WaitQueue {
-            slots,
             head: Mutex::new(()),
-        }
-    }
-
-    /// A slot, if one is free and nobody is queued for one.
-    pub(crate) fn try_slot(&self) -> Option<Slot<'_>> {
-        match &self.slots {
-            None => Some(Slot(None)),
-            Some(s) => s.try_acquire().ok().map(|p| Slot(Some(p))),
-        }
-    }
-
-    /// Waits (in FIFO order) for a slot. `None` only if the semaphore was closed, which
-    /// this pool never does.
-    pub(crate) async fn slot(&self) -> Option<Slot<'_>> {
-        match &self.slots {
-            None => Some(Slot(None)),
-            Some(s) => s.acquire().await.ok().map(|p| Slot(Some(p))),
         }
     }
 
@@ -84,18 +42,6 @@ impl WaitQueue {
 
     pub(crate) async fn head(&self) -> MutexGuard<'_, ()> {
         self.head.lock().await
-    }
-
-    /// Gives back the slot of a checked-in connection.
-    pub(crate) fn release_detached(&self) {
-        if let Some(s) = &self.slots {
-            s.add_permits(1);
-        }
-    }
-
-    /// Free slots (for tests and stats): `None` for an unbounded pool.
-    pub(crate) fn free_slots(&self) -> Option<usize> {
-        self.slots.as_ref().map(Semaphore::available_permits)
     }
 }
 
@@ -117,5 +63,19 @@ pub(crate) async fn race<F: Future>(
         () = lifecycle => Err(Interruption::Lifecycle),
         out = fut => Ok(out),
         () = timeout => Err(Interruption::Timeout),
+    }
+}
+
+/// Runs `fut` until it completes or the deadline passes (for a wait that learns of a
+/// clear or close by itself).
+pub(crate) async fn until_deadline<F: Future>(
+    fut: F,
+    deadline: Option<Instant>,
+) -> Result<F::Output, Interruption> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, fut)
+            .await
+            .map_err(|_| Interruption::Timeout),
+        None => Ok(fut.await),
     }
 }
