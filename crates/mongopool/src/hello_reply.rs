@@ -4,6 +4,10 @@ use bson::oid::ObjectId;
 use bson::{RawBsonRef, RawDocument, RawDocumentBuf};
 
 use crate::error::{Error, Result};
+// Used when the reply does not carry a limit.
+use mongopool_wire::{
+    DEFAULT_MAX_BSON_OBJECT_SIZE, DEFAULT_MAX_MESSAGE_SIZE_BYTES, DEFAULT_MAX_WRITE_BATCH_SIZE,
+};
 
 /// The server's answer to `hello` / legacy `isMaster`, typed, plus the raw document.
 ///
@@ -54,11 +58,6 @@ pub struct HelloReply {
     /// The whole reply.
     pub raw: RawDocumentBuf,
 }
-
-/// Defaults used when the reply does not carry a limit.
-const DEFAULT_MAX_BSON_OBJECT_SIZE: usize = 16 * 1024 * 1024;
-const DEFAULT_MAX_MESSAGE_SIZE_BYTES: usize = 48_000_000;
-const DEFAULT_MAX_WRITE_BATCH_SIZE: usize = 100_000;
 
 impl HelloReply {
     /// Reads a hello reply. Fields of the wrong type are a protocol error; unknown
