@@ -110,8 +110,7 @@ impl EventSink {
     /// asked: this is on every checkout's path.
     #[inline]
     pub(crate) fn enabled(&self) -> bool {
-        self.handler.is_some()
-            || (LevelFilter::current() >= LevelFilter::DEBUG && log_enabled())
+        self.handler.is_some() || (LevelFilter::current() >= LevelFilter::DEBUG && log_enabled())
     }
 
     /// Delivers every queued event before returning (see the module docs for the one
