@@ -129,7 +129,13 @@ fn run(max: u32, tasks: usize, rounds: usize, clears: bool) {
             DummyConnector,
         );
         pool.ready();
-        storm(pool.clone(), tasks, rounds, clears).await;
+        // A leaked slot or grant leaves checkouts waiting forever: fail, do not hang.
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            storm(pool.clone(), tasks, rounds, clears),
+        )
+        .await
+        .expect("checkouts stuck: a slot or a connection leaked");
         // Establishments still under way finish on their own tasks.
         for _ in 0..1000 {
             if pool.stats().pending == 0 {

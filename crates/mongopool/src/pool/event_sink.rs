@@ -19,6 +19,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tracing::level_filters::LevelFilter;
+
 use super::lock;
 use crate::address::ServerAddress;
 use crate::events::{log_enabled, log_event, CmapEvent, CmapEventHandler};
@@ -91,28 +93,39 @@ impl EventSink {
 
     /// Queues the event `make` builds (with the pool's address), if anyone listens; when
     /// no one does, the event is not even built.
+    #[inline]
     pub(crate) fn emit(&self, make: impl FnOnce(ServerAddress) -> CmapEvent) {
         if self.enabled() {
-            let event = make(self.address.clone());
-            self.undelivered.fetch_add(1, Ordering::AcqRel);
-            lock(&self.queue).events.push_back(event);
+            self.push(make(self.address.clone()));
         }
     }
 
-    /// Whether anyone listens (a handler, or logging at the CMAP events' level).
+    fn push(&self, event: CmapEvent) {
+        self.undelivered.fetch_add(1, Ordering::AcqRel);
+        lock(&self.queue).events.push_back(event);
+    }
+
+    /// Whether anyone listens (a handler, or logging at the CMAP events' level). The
+    /// global level filter (one atomic load) rules logging out before the callsite is
+    /// asked: this is on every checkout's path.
     #[inline]
     pub(crate) fn enabled(&self) -> bool {
-        self.handler.is_some() || log_enabled()
+        self.handler.is_some() || (LevelFilter::current() >= LevelFilter::DEBUG && log_enabled())
     }
 
     /// Delivers every queued event before returning (see the module docs for the one
     /// exception: a call from inside this sink's own handler).
+    #[inline]
     pub(crate) fn flush(&self) {
         // Counted before it is queued and uncounted after it is delivered: zero means
         // every event queued before this call has been delivered.
-        if self.undelivered.load(Ordering::Acquire) == 0 {
-            return;
+        if self.undelivered.load(Ordering::Acquire) != 0 {
+            self.deliver();
         }
+    }
+
+    #[cold]
+    fn deliver(&self) {
         let id = self as *const EventSink as usize;
         {
             let q = lock(&self.queue);
