@@ -11,7 +11,10 @@
 //!   64 tasks really queue for 8 connections (and every task holds one of 64).
 //!
 //! Every pool is warmed (all its connections established) before it is measured; our
-//! pool runs with no event handler and the default `maintenance_interval`. Run it with
+//! pool runs with no event handler and the default `maintenance_interval`. After the
+//! criterion groups, the same scenarios run once more with the three pools alternating
+//! round by round (see [`interleaved`]): on a shared machine whose load changes, that
+//! comparison is the one to trust. Run it with
 //! `cargo bench -p mongopool --bench pool_vs_deadpool_bb8 -- --warm-up-time 1
 //! --measurement-time 3`.
 
@@ -258,6 +261,61 @@ fn scenario(c: &mut Criterion, name: &str, tasks: u64, size: usize, yield_while_
     group.finish();
 }
 
+/// The three pools measured in alternation, round after round, so that all of them see
+/// the same moments of a machine whose load changes (criterion measures one after the
+/// other, seconds apart). Prints the median time per checkout of each and our ratio to
+/// the better of the other two.
+fn interleaved(name: &str, tasks: u64, size: usize, yield_while_held: bool) {
+    const ROUNDS: usize = 15;
+    const CHECKOUTS: u64 = 100_000;
+    let rt = runtime();
+    let ours = rt.block_on(ours(size));
+    let deadpool = rt.block_on(deadpool(size));
+    let bb8 = rt.block_on(bb8(size));
+    let per_checkout = |d: Duration| d.as_nanos() as f64 / CHECKOUTS as f64;
+    let mut times: [Vec<f64>; 3] = Default::default();
+    for _ in 0..ROUNDS {
+        times[0].push(per_checkout(run(
+            &rt,
+            &ours,
+            tasks,
+            yield_while_held,
+            CHECKOUTS,
+        )));
+        times[1].push(per_checkout(run(
+            &rt,
+            &deadpool,
+            tasks,
+            yield_while_held,
+            CHECKOUTS,
+        )));
+        times[2].push(per_checkout(run(
+            &rt,
+            &bb8,
+            tasks,
+            yield_while_held,
+            CHECKOUTS,
+        )));
+    }
+    let [ours, deadpool, bb8] = times.map(|mut t| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    });
+    println!(
+        "interleaved {name:32} median ns/checkout: mongopool {ours:6.1}  deadpool {deadpool:6.1}  \
+         bb8 {bb8:6.1}  mongopool / best other {:.2}",
+        ours / deadpool.min(bb8)
+    );
+}
+
+fn same_moments(_: &mut Criterion) {
+    interleaved("1 task, 8 conns, touch", 1, 8, false);
+    interleaved("64 tasks, 8 conns, touch", 64, 8, false);
+    interleaved("64 tasks, 64 conns, touch", 64, 64, false);
+    interleaved("64 tasks, 8 conns, touch+yield", 64, 8, true);
+    interleaved("64 tasks, 64 conns, touch+yield", 64, 64, true);
+}
+
 fn uncontended(c: &mut Criterion) {
     scenario(c, "1 task, 8 conns, touch", 1, 8, false);
 }
@@ -269,5 +327,5 @@ fn contended(c: &mut Criterion) {
     scenario(c, "64 tasks, 64 conns, touch+yield", 64, 64, true);
 }
 
-criterion_group!(benches, uncontended, contended);
+criterion_group!(benches, uncontended, contended, same_moments);
 criterion_main!(benches);

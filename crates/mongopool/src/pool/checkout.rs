@@ -13,10 +13,13 @@
 //! means this checkout is the head; it searches at once, in the same lock as it takes
 //! the slot, without awaiting anything. A checkout that finds someone there queues
 //! behind them, so the fast path never overtakes a waiter. A queued checkout receives
-//! its slot on a channel, usually with the connection checked in to free it, and then
-//! takes no lock at all; granted a slot alone, it searches as the fast path does.
+//! its slot in a cell of its own, usually with the connection checked in to free it,
+//! and then takes no pool lock at all; granted a slot alone, it searches as the fast
+//! path does.
 
+use std::future::poll_fn;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -25,7 +28,7 @@ use tokio::time::Instant;
 use super::establish::{self, Established, Purpose};
 use super::inner::PoolInner;
 use super::pooled::PooledConnection;
-use super::slots::Grant;
+use super::slots::{Grant, GrantCell, Interrupted};
 use super::state::{ConnMeta, Entry, IdleConnection, NewConnection, Refusal, Search};
 use super::wait_queue::{race, until_deadline, Interruption};
 use super::Connector;
@@ -166,24 +169,41 @@ impl<C: Connector> Drop for Slot<'_, C> {
     }
 }
 
-/// This checkout's place in the queue for a slot. Dropping it before it `received` its
-/// grant leaves the queue (the entry is skipped when its turn comes); a grant sent
-/// before that is given back.
+/// This checkout's place in the queue for a slot: the cell its grant arrives in, until
+/// it is received. Dropping it before that leaves the queue (the entry is skipped when
+/// its turn comes); a grant delivered meanwhile is given back.
 struct Queued<'a, C: Connector> {
     inner: &'a PoolInner<C>,
-    rx: oneshot::Receiver<Grant<IdleConnection<C::Connection>>>,
-    received: bool,
+    cell: Option<Arc<GrantCell<IdleConnection<C::Connection>>>>,
+}
+
+impl<C: Connector> Queued<'_, C> {
+    fn poll(
+        &self,
+        cx: &Context<'_>,
+    ) -> Poll<Result<Grant<IdleConnection<C::Connection>>, Interrupted>> {
+        match &self.cell {
+            Some(cell) => cell.poll(cx),
+            None => Poll::Ready(Err(Interrupted)),
+        }
+    }
+
+    /// The grant is received: the cell goes back to be reused.
+    fn received(&mut self) {
+        if let Some(cell) = self.cell.take() {
+            cell.recycle();
+        }
+    }
 }
 
 impl<C: Connector> Drop for Queued<'_, C> {
     fn drop(&mut self) {
-        if self.received {
+        let Some(cell) = &self.cell else {
             return;
-        }
-        // After `close`, a grant is either here already or fails to send (and the
-        // sender gives it back itself).
-        self.rx.close();
-        if let Ok(grant) = self.rx.try_recv() {
+        };
+        // Once abandoned, a grant is either here already or fails to be delivered (and
+        // the granter gives it back itself).
+        if let Some(grant) = cell.abandon() {
             let now = self.inner.idle_clock();
             self.inner
                 .with_state(|st, ev| st.undeliverable(grant, now, ev));
@@ -196,7 +216,7 @@ impl<C: Connector> Drop for Queued<'_, C> {
 enum Arrival<T> {
     Refused(Refusal),
     Entered(Entry<T>),
-    Queued(u32, oneshot::Receiver<Grant<IdleConnection<T>>>),
+    Queued(u32, Arc<GrantCell<IdleConnection<T>>>),
 }
 
 /// Counts the checkout in `head_claims` while it is at the head of the wait queue or
@@ -269,9 +289,9 @@ impl<C: Connector> PoolInner<C> {
                 Err(refusal) => return Arrival::Refused(refusal),
             };
             if !st.slots.try_take() {
-                let (tx, rx) = oneshot::channel();
-                st.slots.enqueue(tx);
-                return Arrival::Queued(admitted, rx);
+                let cell = GrantCell::spare_or_new();
+                st.slots.enqueue(cell.clone());
+                return Arrival::Queued(admitted, cell);
             }
             slot.held = true;
             let entry = st.enter(admitted, &self.limits, now, ev);
@@ -286,22 +306,24 @@ impl<C: Connector> PoolInner<C> {
         let entry = match arrival {
             Arrival::Refused(refusal) => return Err(attempt.refused(refusal)),
             Arrival::Entered(entry) => entry,
-            Arrival::Queued(admitted, rx) => {
+            Arrival::Queued(admitted, cell) => {
                 let mut queued = Queued {
                     inner: self,
-                    rx,
-                    received: false,
+                    cell: Some(cell),
                 };
                 attempt.waited = true;
                 let deadline = attempt.deadline();
                 let _waiting = self.counters.waiting();
-                let grant = match until_deadline(&mut queued.rx, deadline).await {
+                let received = poll_fn(|cx| queued.poll(cx));
+                let grant = match until_deadline(received, deadline).await {
                     Ok(Ok(grant)) => grant,
-                    // The pool was cleared or closed: it dropped the queue.
-                    Ok(Err(_)) => return Err(attempt.interrupted(Interruption::Lifecycle)),
+                    // The pool was cleared or closed: it emptied the queue.
+                    Ok(Err(Interrupted)) => {
+                        return Err(attempt.interrupted(Interruption::Lifecycle))
+                    }
                     Err(why) => return Err(attempt.interrupted(why)),
                 };
-                queued.received = true;
+                queued.received();
                 slot.held = true;
                 match grant {
                     // The check-in made sure the connection was of this generation and
