@@ -60,8 +60,11 @@ struct CellState<G> {
 impl<G: Send + 'static> GrantCell<G> {
     /// A fresh cell: this thread's spare if it has one of this type, else a new one.
     pub(crate) fn spare_or_new() -> Arc<Self> {
+        // `try_with`: during thread teardown there is no spare, and no panic either.
         SPARE_CELL
-            .with(|spare| spare.borrow_mut().take())
+            .try_with(|spare| spare.borrow_mut().take())
+            .ok()
+            .flatten()
             .and_then(|cell| cell.downcast::<Self>().ok())
             .unwrap_or_else(|| {
                 Arc::new(GrantCell {
@@ -90,7 +93,7 @@ impl<G: Send + 'static> GrantCell<G> {
             st.waker = None;
         }
         self.abandoned.store(false, Ordering::Relaxed);
-        SPARE_CELL.with(|spare| *spare.borrow_mut() = Some(self));
+        let _ = SPARE_CELL.try_with(|spare| *spare.borrow_mut() = Some(self));
     }
 }
 
