@@ -47,6 +47,8 @@ struct Attempt<'a, C: Connector> {
     started: Option<Instant>,
     /// Whether the checkout had to wait in the wait queue.
     waited: bool,
+    /// Whether its success is counted already (under the state lock).
+    counted: bool,
     finished: bool,
 }
 
@@ -131,7 +133,9 @@ impl<C: Connector> Attempt<'_, C> {
         slot: Slot<'_, C>,
     ) -> PooledConnection<C::Connection> {
         self.finished = true;
-        self.inner.counters.checked_out(self.waited);
+        if !self.counted {
+            self.inner.counters.checked_out(self.waited);
+        }
         // The connection holds the slot now; its check-in releases it.
         slot.hand_over();
         PooledConnection::new(conn, meta, self.inner.clone())
@@ -265,6 +269,7 @@ impl<C: Connector> PoolInner<C> {
             inner: self,
             started,
             waited: false,
+            counted: false,
             finished: false,
         };
 
@@ -296,7 +301,11 @@ impl<C: Connector> PoolInner<C> {
             slot.held = true;
             let entry = st.enter(admitted, &self.limits, now, ev);
             match &entry {
-                Entry::Found(c) => ev.emit(attempt.checked_out_event(c.meta.id)),
+                Entry::Found(c) => {
+                    st.found_at_once += 1;
+                    attempt.counted = true;
+                    ev.emit(attempt.checked_out_event(c.meta.id));
+                }
                 Entry::Queued(_) => claim.held = true,
                 Entry::Create(_) | Entry::Refused(_) => {}
             }

@@ -225,6 +225,7 @@ impl<C: Connector> PoolInner<C> {
                 generation: st.generation,
                 created: st.created,
                 closed_by_reason: st.closed,
+                checkouts_immediate: st.found_at_once,
                 ..PoolStats::default()
             }
         };

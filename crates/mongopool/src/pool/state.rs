@@ -154,6 +154,9 @@ pub(crate) struct PoolState<T> {
     pending_populate: u32,
     pub(crate) in_use: u32,
     pub(crate) created: u64,
+    /// Checkouts that found a connection at once, counted here on the fast path since
+    /// it holds the lock anyway (the others are counted in the pool's `Counters`).
+    pub(crate) found_at_once: u64,
     pub(crate) closed: ClosedCounts,
     /// Connections closed under the lock; dropped once it is released.
     pub(crate) graveyard: Vec<T>,
@@ -178,6 +181,7 @@ impl<T: Poolable> PoolState<T> {
             pending_populate: 0,
             in_use: 0,
             created: 0,
+            found_at_once: 0,
             closed: ClosedCounts::default(),
             graveyard: Vec::new(),
             availability_changed: false,

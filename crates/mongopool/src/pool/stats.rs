@@ -130,10 +130,11 @@ impl Counters {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Fills the checkout fields of `stats`.
+    /// Fills the checkout fields of `stats` (adding to the immediate checkouts counted
+    /// under the state lock).
     pub(crate) fn fill(&self, stats: &mut PoolStats) {
         stats.waiters = self.waiters.load(Ordering::Relaxed);
-        stats.checkouts_immediate = self.immediate.load(Ordering::Relaxed);
+        stats.checkouts_immediate += self.immediate.load(Ordering::Relaxed);
         stats.checkouts_after_wait = self.after_wait.load(Ordering::Relaxed);
         stats.checkout_failures = CheckoutFailureCounts {
             pool_closed: self.failed_pool_closed.load(Ordering::Relaxed),
