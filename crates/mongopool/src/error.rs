@@ -74,6 +74,9 @@ pub enum ErrorKind {
         address: String,
         /// How long the checkout waited, in milliseconds.
         waited_ms: u64,
+        /// In a load-balanced pool, the connections in use by purpose (cursors,
+        /// transactions, other operations), as the load balancer spec asks.
+        in_use: Option<crate::pool::InUseByPurpose>,
     },
     /// The pool was cleared while this checkout waited or this connection was in use.
     PoolCleared {
@@ -361,9 +364,22 @@ impl fmt::Display for Error {
                 Some(code) => write!(f, "{mechanism} authentication failed ({code}): {message}"),
                 None => write!(f, "{mechanism} authentication failed: {message}"),
             },
-            ErrorKind::WaitQueueTimeout { address, waited_ms } => write!(
+            ErrorKind::WaitQueueTimeout {
+                address,
+                waited_ms,
+                in_use: None,
+            } => write!(
                 f,
                 "timed out after {waited_ms} ms waiting for a connection to {address}"
+            ),
+            ErrorKind::WaitQueueTimeout {
+                address,
+                waited_ms,
+                in_use: Some(in_use),
+            } => write!(
+                f,
+                "Timeout waiting for connection from the connection pool. {in_use} \
+                 (waited {waited_ms} ms for a connection to {address})"
             ),
             ErrorKind::PoolCleared { address, cause } => match cause {
                 Some(cause) => write!(f, "connection pool for {address} was cleared: {cause}"),

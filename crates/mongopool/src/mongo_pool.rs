@@ -61,6 +61,10 @@ impl Poolable for Connection {
     fn is_peer_closed(&mut self) -> bool {
         self.last_used().elapsed() >= PROBE_AFTER_IDLE && Connection::is_peer_closed(self)
     }
+
+    fn service_id(&self) -> Option<bson::oid::ObjectId> {
+        self.hello().service_id
+    }
 }
 
 /// A pool of MongoDB connections to one server.
@@ -69,12 +73,14 @@ pub type MongoPool = Pool<MongoConnector>;
 impl Pool<MongoConnector> {
     /// A pool of connections to `address`, opened with `connection_options`. Like
     /// every pool it starts paused: call [`Pool::ready`] (a server monitor does, once
-    /// the server is known to be up).
+    /// the server is known to be up). Connections opened in load-balanced mode make a
+    /// load-balanced pool ([`PoolOptions::load_balanced`]), whatever `pool_options` say.
     pub fn with_options(
         address: ServerAddress,
-        pool_options: PoolOptions,
+        mut pool_options: PoolOptions,
         connection_options: ConnectionOptions,
     ) -> Self {
+        pool_options.load_balanced |= connection_options.load_balanced();
         Pool::new(
             address,
             pool_options,
@@ -116,7 +122,7 @@ impl Pool<MongoConnector> {
 
 impl PoolOptions {
     /// The pool options a connection string asks for (`maxPoolSize`, `minPoolSize`,
-    /// `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`); the rest keep their
+    /// `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`, `loadBalanced`); the rest keep their
     /// defaults. Checked as [`PoolOptions::builder`]'s `build` checks.
     pub fn from_connection_string(cs: &ConnectionString) -> Result<PoolOptions> {
         let o = cs.options();
@@ -136,6 +142,7 @@ impl PoolOptions {
         if let Some(d) = o.wait_queue_timeout {
             b = b.wait_queue_timeout(d);
         }
+        b = b.load_balanced(o.load_balanced == Some(true));
         b.build()
     }
 }
@@ -168,6 +175,29 @@ mod tests {
                 .max_connecting,
             2
         );
+    }
+
+    #[test]
+    fn load_balanced_from_a_uri() {
+        let lb = ConnectionString::parse("mongodb://h/?loadBalanced=true").unwrap();
+        assert!(
+            PoolOptions::from_connection_string(&lb)
+                .unwrap()
+                .load_balanced
+        );
+        let plain = ConnectionString::parse("mongodb://h/").unwrap();
+        assert!(
+            !PoolOptions::from_connection_string(&plain)
+                .unwrap()
+                .load_balanced
+        );
+        // The connection options alone make the pool load-balanced.
+        let pool = Pool::with_options(
+            ServerAddress::tcp("h", 27017),
+            PoolOptions::default(),
+            ConnectionOptions::from_connection_string(&lb).unwrap(),
+        );
+        assert!(pool.options().load_balanced);
     }
 
     #[test]

@@ -101,6 +101,12 @@ impl<C: Connector> Attempt<'_, C> {
                 let error = Error::new(ErrorKind::WaitQueueTimeout {
                     address: self.inner.address.to_string(),
                     waited_ms: u64::try_from(waited.as_millis()).unwrap_or(u64::MAX),
+                    // The load balancer spec's detailed message.
+                    in_use: self
+                        .inner
+                        .options
+                        .load_balanced
+                        .then(|| self.inner.in_use_by_purpose()),
                 });
                 self.fail(CheckoutFailedReason::Timeout, Some(error.clone()));
                 error

@@ -2,6 +2,8 @@
 
 use std::future::Future;
 
+use bson::oid::ObjectId;
+
 use super::interrupt::InterruptSignal;
 use crate::address::ServerAddress;
 use crate::error::Result;
@@ -67,5 +69,12 @@ pub trait Poolable: Send + 'static {
     /// keep it to a flag or one non-blocking system call. Defaults to `false`.
     fn is_peer_closed(&mut self) -> bool {
         false
+    }
+
+    /// The service behind a load balancer this connection reached (the `serviceId` of
+    /// its hello reply). A load-balanced pool keeps a generation per service, so that a
+    /// clear of one service leaves the others' connections alone. The default: none.
+    fn service_id(&self) -> Option<ObjectId> {
+        None
     }
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::inner::PoolInner;
 use super::state::{ConnMeta, NewConnection};
-use super::{ConnectContext, Connector};
+use super::{ConnectContext, Connector, Poolable};
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{CmapEvent, ConnectionClosedReason, ConnectionReadyEvent};
 
@@ -119,6 +119,8 @@ fn finish<C: Connector>(
         }
         Ok(conn) => {
             let id = meta.id;
+            let mut meta = meta;
+            let service_id = conn.service_id();
             let ready = move |ev: &super::event_sink::EventSink| {
                 ev.emit(|address| {
                     CmapEvent::ConnectionReady(ConnectionReadyEvent {
@@ -132,6 +134,7 @@ fn finish<C: Connector>(
                 Purpose::Checkout(tx) => {
                     inner.with_state(|st, ev| {
                         ready(ev);
+                        st.join_service(&mut meta, service_id);
                         st.pending_to_in_use(id);
                     });
                     if let Err(Ok(orphan)) = tx.send(Ok(Established { conn, meta })) {
@@ -142,6 +145,7 @@ fn finish<C: Connector>(
                     let idle_now = inner.limits.max_idle_time.map(|_| now);
                     inner.with_state(|st, ev| {
                         ready(ev);
+                        st.join_service(&mut meta, service_id);
                         st.pending_to_available(conn, meta, idle_now, ev);
                     });
                     // The next run may start the next establishment at once.
@@ -150,7 +154,14 @@ fn finish<C: Connector>(
             }
         }
         Err(error) => {
-            if clear_on_populate_error && matches!(purpose, Purpose::Populate) && !interrupted {
+            // In load-balanced mode an establishment error clears nothing: the load
+            // balancer spec keeps errors before and during the handshake out of SDAM
+            // error handling, and one after it would clear only a service we never saw.
+            if clear_on_populate_error
+                && matches!(purpose, Purpose::Populate)
+                && !interrupted
+                && !inner.options.load_balanced
+            {
                 // The spec leaves this to SDAM, which marks the server unknown and clears
                 // the pool; a standalone pool does the clearing itself.
                 inner.clear(

@@ -5,6 +5,7 @@ use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use bson::oid::ObjectId;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -12,6 +13,7 @@ use super::establish::{self, Purpose};
 use super::event_sink::EventSink;
 use super::maintenance::MaintenanceWake;
 use super::pooled::ReturnToPool;
+use super::purpose::{CheckoutPurpose, InUseByPurpose};
 use super::slots::Grant;
 use super::state::{ConnMeta, IdleConnection, Limits, Phase, PoolState, Refusal};
 use super::stats::{Counters, PoolStats};
@@ -52,6 +54,7 @@ impl<C: Connector> PoolInner<C> {
             max_connecting: options.max_connecting,
             max_idle_time: options.max_idle_time,
         };
+        let load_balanced = options.load_balanced;
         let inner = Arc::new(PoolInner {
             events: EventSink::new(address.clone(), options.event_handler.clone()),
             address,
@@ -59,7 +62,7 @@ impl<C: Connector> PoolInner<C> {
             wait_queue: WaitQueue::new(),
             options,
             connector,
-            state: Mutex::new(PoolState::new(limits.max_pool_size)),
+            state: Mutex::new(PoolState::new(limits.max_pool_size, load_balanced)),
             availability: Notify::new(),
             lifecycle: Notify::new(),
             maintenance: Arc::new(MaintenanceWake::default()),
@@ -160,6 +163,9 @@ impl<C: Connector> PoolInner<C> {
     }
 
     pub(crate) fn clear(&self, cause: Option<String>, interrupt_in_use: bool) {
+        if self.options.load_balanced {
+            return self.clear_every_service(interrupt_in_use);
+        }
         let cleared = self.with_state(|st, ev| {
             if st.phase == Phase::Closed {
                 return false;
@@ -186,6 +192,57 @@ impl<C: Connector> PoolInner<C> {
         });
         if cleared {
             self.lifecycle.notify_waiters();
+            self.maintenance.wake();
+        }
+    }
+
+    /// Load-balanced mode: a new generation for `service_id` (emits `PoolCleared` with
+    /// it). The pool is not paused and waiting checkouts go on waiting, as the spec says.
+    pub(crate) fn clear_service(&self, service_id: ObjectId) {
+        let cleared = self.with_state(|st, ev| {
+            if st.phase == Phase::Closed {
+                return false;
+            }
+            st.clear_service(service_id);
+            ev.emit(|address| {
+                CmapEvent::PoolCleared(PoolClearedEvent {
+                    address,
+                    service_id: Some(service_id),
+                    interrupt_in_use_connections: false,
+                })
+            });
+            true
+        });
+        if cleared {
+            // Its available connections are stale now: close them soon.
+            self.maintenance.wake();
+        }
+    }
+
+    /// Load-balanced mode, a clear of the whole pool: every service the pool has
+    /// connections to is cleared as by [`PoolInner::clear_service`] (one `PoolCleared`
+    /// each); nothing is paused.
+    fn clear_every_service(&self, interrupt_in_use: bool) {
+        let cleared = self.with_state(|st, ev| {
+            if st.phase == Phase::Closed {
+                return false;
+            }
+            for service_id in st.service_ids() {
+                st.clear_service(service_id);
+                ev.emit(|address| {
+                    CmapEvent::PoolCleared(PoolClearedEvent {
+                        address,
+                        service_id: Some(service_id),
+                        interrupt_in_use_connections: interrupt_in_use,
+                    })
+                });
+            }
+            if interrupt_in_use {
+                st.interrupt_live(ev);
+            }
+            true
+        });
+        if cleared {
             self.maintenance.wake();
         }
     }
@@ -264,6 +321,14 @@ impl<C: Connector> PoolInner<C> {
         self.limits.max_idle_time.map(|_| Instant::now())
     }
 
+    /// The connections in use by purpose, for a load-balanced pool's wait queue timeout.
+    pub(crate) fn in_use_by_purpose(&self) -> InUseByPurpose {
+        let in_use = lock(&self.state).in_use as usize;
+        self.counters
+            .purposes
+            .breakdown(in_use, self.options.max_pool_size)
+    }
+
     /// The error a refused checkout returns.
     pub(crate) fn refusal_error(&self, refusal: Refusal) -> Error {
         match refusal {
@@ -291,6 +356,10 @@ impl<C: Connector> ReturnToPool<C::Connection> for PoolInner<C> {
     fn check_in(&self, conn: C::Connection, meta: ConnMeta) {
         let now = self.idle_clock();
         self.with_state(|st, ev| st.check_in(conn, meta, now, ev));
+    }
+
+    fn purpose_changed(&self, from: CheckoutPurpose, to: CheckoutPurpose) {
+        self.counters.purposes.changed(from, to);
     }
 }
 

@@ -44,6 +44,7 @@ mod interrupt;
 mod maintenance;
 mod options;
 mod pooled;
+mod purpose;
 mod slots;
 mod state;
 mod stats;
@@ -56,6 +57,7 @@ pub use connector::{ConnectContext, Connector, Poolable};
 pub use interrupt::InterruptSignal;
 pub use options::{PoolOptions, PoolOptionsBuilder};
 pub use pooled::PooledConnection;
+pub use purpose::{CheckoutPurpose, InUseByPurpose};
 pub use stats::{CheckoutFailureCounts, ClosedCounts, PoolStats};
 
 use crate::address::ServerAddress;
@@ -114,6 +116,17 @@ impl<C: Connector> Pool<C> {
         self.inner.checkout().await
     }
 
+    /// Checks out a connection as [`Pool::checkout`] does, to be used for `purpose`
+    /// ([`PooledConnection::set_purpose`]).
+    pub async fn checkout_for(
+        &self,
+        purpose: CheckoutPurpose,
+    ) -> Result<PooledConnection<C::Connection>> {
+        let mut conn = self.checkout().await?;
+        conn.set_purpose(purpose);
+        Ok(conn)
+    }
+
     /// Marks the pool ready (emits `PoolReady`): checkouts are served and `min_pool_size`
     /// is kept. Does nothing if the pool is ready or closed.
     pub fn ready(&self) {
@@ -127,9 +140,33 @@ impl<C: Connector> Pool<C> {
     /// `PoolCleared` unless the pool was already paused. With `interrupt_in_use`, also
     /// fires the [`InterruptSignal`] of every connection in use or being established
     /// and closes the in-use ones at once (reason `stale`). Does nothing on a closed pool.
+    ///
+    /// A load-balanced pool ([`PoolOptions::load_balanced`]) is never cleared that way:
+    /// there `clear` clears every service it has connections to, as
+    /// [`Pool::clear_service`] does (the pool is not paused, checkouts keep waiting), and
+    /// `interrupt_in_use` still interrupts the connections in use.
     pub fn clear(&self, cause: Option<&Error>, interrupt_in_use: bool) {
         let cause = cause.map(|e| format!("another operation failed with: {e}"));
         self.inner.clear(cause, interrupt_in_use);
+    }
+
+    /// Load-balanced mode: clears the connections to one service behind the load balancer
+    /// (`service_id`, from the hello reply of a connection that failed): bumps that
+    /// service's generation, so its connections are closed when next met, and emits
+    /// `PoolCleared` with the service id. Unlike [`Pool::clear`] in a pool that is not
+    /// load-balanced, it neither pauses the pool nor fails waiting checkouts (the CMAP
+    /// spec's "clearing a load balanced pool").
+    ///
+    /// Fails with a configuration error if the pool is not load-balanced
+    /// ([`PoolOptions::load_balanced`]); does nothing on a closed pool.
+    pub fn clear_service(&self, service_id: bson::oid::ObjectId) -> Result<()> {
+        if !self.inner.options.load_balanced {
+            return Err(Error::configuration(
+                "clear_service is for load-balanced pools; this pool is not (use clear)",
+            ));
+        }
+        self.inner.clear_service(service_id);
+        Ok(())
     }
 
     /// Closes the pool: closes the available connections, fails waiting checkouts with

@@ -38,6 +38,15 @@ pub struct PoolOptions {
     pub maintenance_interval: Option<Duration>,
     /// Receives the pool's [`CmapEvent`](crate::events::CmapEvent)s. Defaults to `None`.
     pub event_handler: Option<Arc<dyn CmapEventHandler>>,
+    /// Load-balanced mode (the URI's `loadBalanced=true`): the server is a load balancer
+    /// in front of several services (mongos), and each connection reaches one of them.
+    /// The pool then keeps a generation per service ([`Poolable::service_id`]), and a
+    /// clear is per service ([`Pool::clear_service`]): it never pauses the pool nor fails
+    /// waiting checkouts. Defaults to `false`.
+    ///
+    /// [`Poolable::service_id`]: crate::pool::Poolable::service_id
+    /// [`Pool::clear_service`]: crate::pool::Pool::clear_service
+    pub load_balanced: bool,
 }
 
 impl Default for PoolOptions {
@@ -50,6 +59,7 @@ impl Default for PoolOptions {
             wait_queue_timeout: None,
             maintenance_interval: Some(Duration::from_secs(10)),
             event_handler: None,
+            load_balanced: false,
         }
     }
 }
@@ -120,6 +130,7 @@ impl fmt::Debug for PoolOptions {
                 "event_handler",
                 &self.event_handler.as_ref().map(|_| "<handler>"),
             )
+            .field("load_balanced", &self.load_balanced)
             .finish()
     }
 }
@@ -170,6 +181,12 @@ impl PoolOptionsBuilder {
     /// Sets [`PoolOptions::event_handler`].
     pub fn event_handler(mut self, handler: Arc<dyn CmapEventHandler>) -> Self {
         self.options.event_handler = Some(handler);
+        self
+    }
+
+    /// Sets [`PoolOptions::load_balanced`].
+    pub fn load_balanced(mut self, on: bool) -> Self {
+        self.options.load_balanced = on;
         self
     }
 

@@ -5,6 +5,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use super::interrupt::InterruptSignal;
+use super::purpose::CheckoutPurpose;
 use super::state::ConnMeta;
 use super::Poolable;
 
@@ -12,6 +13,8 @@ use super::Poolable;
 pub(crate) trait ReturnToPool<T>: Send + Sync {
     /// Checks `conn` in and releases the wait queue slot it holds.
     fn check_in(&self, conn: T, meta: ConnMeta);
+    /// A checked-out connection is now used for `to` instead of `from`.
+    fn purpose_changed(&self, from: CheckoutPurpose, to: CheckoutPurpose);
 }
 
 /// A connection checked out of a [`Pool`](super::Pool). Derefs to the connection.
@@ -25,6 +28,9 @@ pub struct PooledConnection<T: Poolable> {
     /// Taken out only by `drop`, so the check-in can move the metadata too.
     held: Option<Held<T>>,
     pool: Arc<dyn ReturnToPool<T>>,
+    /// What it is used for: the pool counts the connections held by cursors and
+    /// transactions.
+    purpose: CheckoutPurpose,
 }
 
 struct Held<T> {
@@ -37,6 +43,7 @@ impl<T: Poolable> PooledConnection<T> {
         PooledConnection {
             held: Some(Held { conn, meta }),
             pool,
+            purpose: CheckoutPurpose::Operation,
         }
     }
 
@@ -61,6 +68,20 @@ impl<T: Poolable> PooledConnection<T> {
     pub fn interrupt_signal(&self) -> &InterruptSignal {
         &self.held().meta.interrupt
     }
+
+    /// What the connection is used for (by default [`CheckoutPurpose::Operation`]).
+    pub fn purpose(&self) -> CheckoutPurpose {
+        self.purpose
+    }
+
+    /// Says what the connection is used for from now on: a cursor or a transaction
+    /// pinned to it (load-balanced mode pins them), until it is checked in. The pool
+    /// counts the connections each purpose holds ([`PoolStats`](super::PoolStats)), and
+    /// a load-balanced pool's wait queue timeout reports them.
+    pub fn set_purpose(&mut self, purpose: CheckoutPurpose) {
+        self.pool.purpose_changed(self.purpose, purpose);
+        self.purpose = purpose;
+    }
 }
 
 impl<T: Poolable> Deref for PooledConnection<T> {
@@ -83,6 +104,10 @@ impl<T: Poolable> DerefMut for PooledConnection<T> {
 impl<T: Poolable> Drop for PooledConnection<T> {
     fn drop(&mut self) {
         if let Some(Held { conn, meta }) = self.held.take() {
+            if self.purpose != CheckoutPurpose::Operation {
+                self.pool
+                    .purpose_changed(self.purpose, CheckoutPurpose::Operation);
+            }
             self.pool.check_in(conn, meta);
         }
     }

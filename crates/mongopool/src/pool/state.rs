@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Duration;
 
+use bson::oid::ObjectId;
 use tokio::time::Instant;
 
 use super::event_sink::EventSink;
@@ -49,8 +50,11 @@ pub(crate) enum Refusal {
 #[derive(Debug, Clone)]
 pub(crate) struct ConnMeta {
     pub(crate) id: u32,
+    /// The pool's generation, or in load-balanced mode its service's (once established).
     pub(crate) generation: u32,
     pub(crate) interrupt: InterruptSignal,
+    /// The service behind the load balancer it is connected to (load-balanced mode).
+    pub(crate) service_id: Option<ObjectId>,
 }
 
 /// A connection that was created and is about to be established.
@@ -75,6 +79,16 @@ struct Live {
     interrupt: InterruptSignal,
     /// Established (available or in use), not pending.
     established: bool,
+    /// Counted in that service's connections (load-balanced mode).
+    service_id: Option<ObjectId>,
+}
+
+/// A service behind the load balancer, while the pool has connections to it: the
+/// spec's (generation, connection count).
+#[derive(Debug, Clone, Copy, Default)]
+struct Service {
+    generation: u32,
+    connections: usize,
 }
 
 /// Hashes connection ids (distinct `u32`s, handed out in sequence) with one multiply:
@@ -144,6 +158,10 @@ pub(crate) struct PoolState<T> {
     idle: VecDeque<IdleConnection<T>>,
     /// Every open connection: pending, available or in use.
     live: Registry,
+    /// Load-balanced mode only: the services with connections, each with its own
+    /// generation (`generation` above then stays 0, since the pool is never cleared as a
+    /// whole).
+    services: Option<HashMap<ObjectId, Service>>,
     /// The wait queue's slots, and the checkouts queued for one.
     pub(crate) slots: SlotQueue<IdleConnection<T>>,
     /// Checkouts at the head of the wait queue or queued for it. While there are any,
@@ -167,8 +185,9 @@ pub(crate) struct PoolState<T> {
 }
 
 impl<T: Poolable> PoolState<T> {
-    pub(crate) fn new(max_pool_size: u32) -> Self {
+    pub(crate) fn new(max_pool_size: u32, load_balanced: bool) -> Self {
         PoolState {
+            services: load_balanced.then(HashMap::new),
             slots: SlotQueue::new(max_pool_size),
             phase: Phase::Paused,
             generation: 0,
@@ -294,6 +313,7 @@ impl<T: Poolable> PoolState<T> {
             Live {
                 interrupt: interrupt.clone(),
                 established: false,
+                service_id: None,
             },
         );
         ev.emit(|address| {
@@ -307,6 +327,7 @@ impl<T: Poolable> PoolState<T> {
                 id,
                 generation: self.generation,
                 interrupt,
+                service_id: None,
             },
             created_at: Instant::now(),
             populate,
@@ -352,7 +373,7 @@ impl<T: Poolable> PoolState<T> {
     ) {
         self.pending -= 1;
         self.pending_populate -= u32::from(populate);
-        self.live.remove(&meta.id);
+        self.forget(meta.id);
         self.graveyard.extend(conn);
         self.closed_event(meta.id, reason, error, ev);
     }
@@ -454,7 +475,7 @@ impl<T: Poolable> PoolState<T> {
     fn close_reason(&self, conn: &T, meta: &ConnMeta) -> Option<ConnectionClosedReason> {
         if !conn.is_usable() {
             Some(ConnectionClosedReason::Error)
-        } else if meta.generation != self.generation {
+        } else if meta.generation != self.generation_of(meta) {
             Some(ConnectionClosedReason::Stale)
         } else if self.phase == Phase::Closed {
             Some(ConnectionClosedReason::PoolClosed)
@@ -467,7 +488,7 @@ impl<T: Poolable> PoolState<T> {
         match self.close_reason(&conn, &meta) {
             Some(reason) => {
                 self.graveyard.push(conn);
-                self.live.remove(&meta.id);
+                self.forget(meta.id);
                 self.closed_event(meta.id, reason, None, ev);
             }
             None => {
@@ -491,7 +512,7 @@ impl<T: Poolable> PoolState<T> {
             (Some(max), Some(now), Some(since)) => now.saturating_duration_since(since) > max,
             _ => false,
         };
-        if c.meta.generation != self.generation {
+        if c.meta.generation != self.generation_of(&c.meta) {
             Some(ConnectionClosedReason::Stale)
         } else if idle_too_long {
             Some(ConnectionClosedReason::Idle)
@@ -504,7 +525,7 @@ impl<T: Poolable> PoolState<T> {
 
     fn close_idle(&mut self, c: IdleConnection<T>, reason: ConnectionClosedReason, ev: &EventSink) {
         self.graveyard.push(c.conn);
-        self.live.remove(&c.meta.id);
+        self.forget(c.meta.id);
         self.closed_event(c.meta.id, reason, None, ev);
     }
 
@@ -550,9 +571,71 @@ impl<T: Poolable> PoolState<T> {
         }
         closed.sort_unstable();
         for id in closed {
-            self.live.remove(&id);
+            self.forget(id);
             self.in_use -= 1;
             self.closed_event(id, ConnectionClosedReason::Stale, None, ev);
+        }
+    }
+
+    /// The generation a connection must have to be current: its service's in
+    /// load-balanced mode, else the pool's.
+    fn generation_of(&self, meta: &ConnMeta) -> u32 {
+        match (&self.services, meta.service_id) {
+            (Some(services), Some(id)) => services.get(&id).map_or(0, |s| s.generation),
+            _ => self.generation,
+        }
+    }
+
+    /// In load-balanced mode, a connection just established joins the service it reached:
+    /// it takes that service's generation and counts among its connections. Called under
+    /// the same lock as the establishment is recorded, so a clear of the service cannot
+    /// fall in between.
+    pub(crate) fn join_service(&mut self, meta: &mut ConnMeta, service_id: Option<ObjectId>) {
+        let (Some(services), Some(service_id)) = (&mut self.services, service_id) else {
+            return;
+        };
+        let service = services.entry(service_id).or_default();
+        service.connections += 1;
+        meta.generation = service.generation;
+        meta.service_id = Some(service_id);
+        if let Some(live) = self.live.get_mut(&meta.id) {
+            live.service_id = Some(service_id);
+        }
+    }
+
+    /// Load-balanced mode: a new generation for one service (its connections are stale
+    /// from now on). A service the pool has no connection to has nothing to clear.
+    pub(crate) fn clear_service(&mut self, service_id: ObjectId) {
+        if let Some(service) = self.services.as_mut().and_then(|s| s.get_mut(&service_id)) {
+            service.generation = service.generation.wrapping_add(1);
+        }
+    }
+
+    /// Load-balanced mode: the services the pool has connections to.
+    pub(crate) fn service_ids(&self) -> Vec<ObjectId> {
+        let mut ids: Vec<ObjectId> = self
+            .services
+            .iter()
+            .flat_map(|s| s.keys())
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// A connection is closed: it leaves the registry and its service's count (the
+    /// service is forgotten with its last connection, as the spec says).
+    fn forget(&mut self, id: u32) {
+        let Some(live) = self.live.remove(&id) else {
+            return;
+        };
+        if let (Some(services), Some(service_id)) = (&mut self.services, live.service_id) {
+            if let Some(service) = services.get_mut(&service_id) {
+                service.connections -= 1;
+                if service.connections == 0 {
+                    services.remove(&service_id);
+                }
+            }
         }
     }
 

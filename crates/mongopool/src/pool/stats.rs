@@ -2,6 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use super::purpose::PurposeCounts;
 use crate::events::{CheckoutFailedReason, ConnectionClosedReason};
 
 /// What a pool holds and has done, at one instant.
@@ -31,6 +32,11 @@ pub struct PoolStats {
     pub checkouts_after_wait: u64,
     /// Checkouts that failed, by reason.
     pub checkout_failures: CheckoutFailureCounts,
+    /// Connections in use that are pinned to a cursor
+    /// ([`PooledConnection::set_purpose`](super::PooledConnection::set_purpose)).
+    pub in_use_by_cursors: usize,
+    /// Connections in use that are pinned to a transaction.
+    pub in_use_by_transactions: usize,
 }
 
 /// Closed connections by [`ConnectionClosedReason`].
@@ -94,6 +100,7 @@ pub(crate) struct Counters {
     failed_timeout: AtomicU64,
     failed_connection_error: AtomicU64,
     failed_cancelled: AtomicU64,
+    pub(crate) purposes: PurposeCounts,
 }
 
 /// Counts one waiting checkout while alive.
@@ -142,5 +149,8 @@ impl Counters {
             connection_error: self.failed_connection_error.load(Ordering::Relaxed),
             cancelled: self.failed_cancelled.load(Ordering::Relaxed),
         };
+        let pinned = self.purposes.breakdown(stats.in_use, 0);
+        stats.in_use_by_cursors = pinned.cursors;
+        stats.in_use_by_transactions = pinned.transactions;
     }
 }

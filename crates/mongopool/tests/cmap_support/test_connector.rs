@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bson::oid::ObjectId;
 use mongopool::events::CmapEvent;
 use mongopool::pool::{ConnectContext, Connector, InterruptSignal, PoolOptions, Poolable};
 use mongopool::{Error, Result, ServerAddress};
@@ -23,6 +24,9 @@ pub struct Script {
     pub started: AtomicU32,
     /// Set when the connector is dropped (the pool is gone).
     pub dropped: AtomicBool,
+    /// Services behind a load balancer: each new connection reaches the next one, in
+    /// turn (none: connections have no service id).
+    pub services: Mutex<Vec<ObjectId>>,
 }
 
 impl Script {
@@ -49,6 +53,7 @@ pub struct TestConnection {
     pub usable: bool,
     pub peer_closed: Arc<AtomicBool>,
     pub interrupt: InterruptSignal,
+    pub service_id: Option<ObjectId>,
 }
 
 impl Poolable for TestConnection {
@@ -58,6 +63,9 @@ impl Poolable for TestConnection {
     fn is_peer_closed(&mut self) -> bool {
         self.peer_closed.load(Ordering::SeqCst)
     }
+    fn service_id(&self) -> Option<ObjectId> {
+        self.service_id
+    }
 }
 
 impl Connector for TestConnector {
@@ -65,7 +73,7 @@ impl Connector for TestConnector {
 
     async fn connect(&self, ctx: ConnectContext) -> Result<TestConnection> {
         let script = &self.0;
-        script.started.fetch_add(1, Ordering::SeqCst);
+        let nth = script.started.fetch_add(1, Ordering::SeqCst) as usize;
         let delay = Duration::from_millis(script.delay_ms.load(Ordering::SeqCst));
         if !delay.is_zero() {
             if script.obey_interrupt.load(Ordering::SeqCst) {
@@ -86,11 +94,16 @@ impl Connector for TestConnector {
         if fail {
             return Err(Error::connection(format!("refused connection {}", ctx.id)));
         }
+        let service_id = {
+            let services = script.services.lock().unwrap();
+            (!services.is_empty()).then(|| services[nth % services.len()])
+        };
         Ok(TestConnection {
             id: ctx.id,
             usable: true,
             peer_closed: Arc::new(AtomicBool::new(false)),
             interrupt: ctx.interrupt,
+            service_id,
         })
     }
 }
