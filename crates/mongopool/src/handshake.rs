@@ -4,6 +4,10 @@
 //! `helloOk: true`, or `hello` in load-balanced mode). A server older than 3.6 does not
 //! know OP_MSG and hangs up on it; then we connect again and ask with OP_QUERY, which
 //! every server answers.
+//!
+//! In load-balanced mode the load balancer spec allows OP_MSG only, so there is no
+//! second try, and a hello without `serviceId` means the server behind the
+//! balancer does not know the mode: the connection is refused before any login.
 
 use bson::raw::cstr;
 use bson::{RawArrayBuf, RawDocumentBuf};
@@ -14,9 +18,14 @@ use mongopool_wire::{
 use crate::address::ServerAddress;
 use crate::auth::HandshakeAuth;
 use crate::connection::{next_request_id, Connection, ConnectionOptions};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::hello_reply::HelloReply;
 use crate::reply_check::check_command_reply;
+
+/// The load balancer spec's wording for a hello without `serviceId` in
+/// load-balanced mode.
+const NO_LOAD_BALANCING_SUPPORT: &str =
+    "Driver attempted to initialize in load balancing mode, but the server does not support this mode.";
 
 /// Connects, runs the handshake and logs in.
 pub(crate) async fn establish(
@@ -33,8 +42,9 @@ pub(crate) async fn establish(
         let mut framed = crate::connection::io_for_handshake(stream, options);
         let reply = match hello_round_trip(&mut framed, &command, true).await {
             Ok(reply) => reply,
-            // An OP_MSG-less server hangs up: ask again the old way.
-            Err(e) if e.is_network() && !e.is_timeout() => {
+            // An OP_MSG-less server hangs up: ask again the old way (never when
+            // load-balanced, where every step of the handshake must be OP_MSG).
+            Err(e) if e.is_network() && !e.is_timeout() && !options.load_balanced => {
                 let stream = crate::connect::connect(address, &options.connect).await?;
                 framed = crate::connection::io_for_handshake(stream, options);
                 hello_round_trip(&mut framed, &command, false)
@@ -44,6 +54,11 @@ pub(crate) async fn establish(
             Err(e) => return Err(e),
         };
         let hello = HelloReply::parse(reply)?;
+        if options.load_balanced && hello.service_id.is_none() {
+            return Err(Error::new(ErrorKind::Unsupported {
+                message: NO_LOAD_BALANCING_SUPPORT.into(),
+            }));
+        }
         let compressor = negotiate_compressor(&options.compressors, &hello.compression);
         let mut conn = Connection::from_framed(
             framed,

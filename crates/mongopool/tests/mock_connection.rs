@@ -1,6 +1,7 @@
 //! `Connection` against the in-process mock server: legacy writes and getLastError,
 //! the OP_QUERY fallback of old servers, network and protocol faults, abandoned
-//! operations, exhaust and moreToCome, compression, Unix sockets.
+//! operations, exhaust and moreToCome, the load-balanced handshake, compression,
+//! Unix sockets.
 //!
 //! Tests about time run with a paused clock on a Unix socket mock (see
 //! `mock_support::start_unix` for why not TCP).
@@ -9,6 +10,7 @@ mod mock_support;
 
 use std::time::Duration;
 
+use bson::oid::ObjectId;
 use bson::{doc, rawdoc, Bson, Document};
 use mongopool::connection::Broken;
 use mongopool::{CommandOptions, ConnectionOptions, ErrorKind, ReadPreference, ReadPreferenceMode};
@@ -938,6 +940,126 @@ async fn send_unacknowledged_sets_more_to_come_and_waits_for_nothing() {
         2,
         "hello and ping only"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// Load-balanced mode
+
+/// The load balancer spec's message for a server without `serviceId` in its hello.
+const NO_LOAD_BALANCING_SUPPORT: &str =
+    "Driver attempted to initialize in load balancing mode, but the server does not support this mode.";
+
+fn load_balanced() -> ConnectionOptions {
+    ConnectionOptions::builder()
+        .load_balanced(true)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_load_balanced_hello_is_an_op_msg_hello_and_the_service_id_is_kept() {
+    let service_id = ObjectId::new();
+    let server = MockServer::start(
+        Behavior::modern()
+            .mongos()
+            .hello_field("serviceId", service_id),
+    )
+    .await
+    .unwrap();
+    let mut conn = connect_with(&server, &load_balanced()).await.unwrap();
+    assert_eq!(conn.hello().service_id, Some(service_id));
+    assert!(conn.hello().is_mongos);
+    conn.command("admin", &ping(), &defaults()).await.unwrap();
+
+    let journal = server.journal();
+    assert_eq!(journal.snapshot().connections(), 1);
+    let requests = journal.requests();
+    assert_eq!(requests.len(), 2, "{:?}", journal.command_names());
+    let hello = &requests[0];
+    assert_eq!(hello.op_code(), OpCode::Msg);
+    assert!(hello.is_command("hello"), "{hello:?}");
+    let command = hello.command().unwrap();
+    assert!(command.get_bool("loadBalanced").unwrap());
+    assert_eq!(
+        command.get("helloOk").unwrap(),
+        None,
+        "helloOk goes with isMaster only"
+    );
+    assert!(requests[1].is_command("ping"));
+}
+
+#[tokio::test]
+async fn a_load_balanced_hello_without_service_id_is_refused_before_login() {
+    let scram = ScramServer::new(ScramMechanism::Sha256, "alice", "secret").without_speculative();
+    let server = MockServer::start(Behavior::modern().mongos().auth(scram.clone()))
+        .await
+        .unwrap();
+    let options = ConnectionOptions::builder()
+        .load_balanced(true)
+        .credential(Some(mongopool::Credential {
+            username: Some("alice".into()),
+            password: Some("secret".into()),
+            mechanism: Some(mongopool::AuthMechanism::ScramSha256),
+            ..Default::default()
+        }))
+        .build()
+        .unwrap();
+    let err = connect_with(&server, &options).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Unsupported { message } if message == NO_LOAD_BALANCING_SUPPORT),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(NO_LOAD_BALANCING_SUPPORT), "{err}");
+    assert!(!err.is_network() && !err.is_authentication(), "{err:?}");
+
+    let journal = server.journal();
+    assert_eq!(
+        journal.command_names(),
+        vec!["hello"],
+        "no login was attempted"
+    );
+    assert_eq!(scram.stats(), Default::default());
+    let closed = tokio::time::timeout(Duration::from_secs(10), journal.wait_for_close(0))
+        .await
+        .expect("the refused connection is closed");
+    assert_eq!(closed, ClosedBy::Client);
+
+    // The same server, outside load-balanced mode, is fine.
+    let plain = ConnectionOptions::builder()
+        .credential(options.credential().cloned())
+        .build()
+        .unwrap();
+    let conn = connect_with(&server, &plain).await.unwrap();
+    assert_eq!(conn.hello().service_id, None);
+    assert_eq!(scram.stats().successes, 1);
+}
+
+#[tokio::test]
+async fn a_load_balanced_handshake_never_falls_back_to_op_query() {
+    let server = MockServer::start(Behavior::legacy(5)).await.unwrap();
+    let err = connect_with(&server, &load_balanced()).await.unwrap_err();
+    assert!(err.is_network() && !err.is_timeout(), "{err:?}");
+
+    let journal = server.journal();
+    let entries = journal.snapshot();
+    assert_eq!(
+        entries.connections(),
+        1,
+        "no second connection for OP_QUERY"
+    );
+    let requests = journal.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].op_code(), OpCode::Msg);
+    assert!(requests[0].is_command("hello"));
+    assert_eq!(entries.closed_by(0), Some(&ClosedBy::HangUp));
+
+    // Outside load-balanced mode the same server gets its OP_QUERY hello.
+    let conn = connect(&server).await;
+    assert_eq!(conn.hello().max_wire_version, 5);
+    let requests = journal.requests_on(2);
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].op_code(), OpCode::Query);
+    assert!(requests[0].is_command("isMaster"));
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 //! `Connection` against a real SecantusDB server: the typed hello, commands and their
 //! failures, raw write commands, compression on the wire, exhaust, unacknowledged
-//! writes, and what fail points do to a connection.
+//! writes, what fail points do to a connection, and a load-balanced handshake with a
+//! server that is not behind a load balancer.
 
 mod server_support;
 
@@ -10,7 +11,7 @@ use bson::{rawdoc, RawDocumentBuf};
 use mongopool::connection::Broken;
 use mongopool::error::ErrorKind;
 use mongopool::reply_check::AllowableError;
-use mongopool::{CommandOptions, Connection, ConnectionOptions, ServerAddress};
+use mongopool::{CommandOptions, Connection, ConnectionOptions, ConnectionString, ServerAddress};
 use mongopool_testkit::TestServer;
 use mongopool_wire::{Compressor, DocumentSequence, Message, OpMsg};
 use serde::Deserialize;
@@ -688,4 +689,40 @@ async fn a_blocked_command_runs_into_the_socket_timeout() {
     );
     assert!(!conn.is_usable());
     assert_eq!(conn.broken(), Some(Broken::Network));
+}
+
+// ---------------------------------------------------------------------------------
+// Load-balanced mode
+
+#[tokio::test]
+async fn load_balanced_mode_is_refused_by_a_server_without_service_id() {
+    let server = SERVER.get();
+    let uri = format!("{}/?loadBalanced=true", server.uri());
+    let options =
+        ConnectionOptions::from_connection_string(&ConnectionString::parse(&uri).unwrap()).unwrap();
+    assert!(options.load_balanced());
+    let err = Connection::connect(&address_of(&server), &options, 1, 0)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "Driver attempted to initialize in load balancing mode, \
+             but the server does not support this mode."
+        ),
+        "{err}"
+    );
+    assert!(
+        matches!(err.kind(), ErrorKind::Unsupported { .. }),
+        "{err:?}"
+    );
+
+    // The same server without loadBalanced is fine.
+    let options =
+        ConnectionOptions::from_connection_string(&ConnectionString::parse(&server.uri()).unwrap())
+            .unwrap();
+    let mut conn = connect_with(&address_of(&server), &options).await;
+    assert_eq!(conn.hello().service_id, None);
+    conn.command("admin", &rawdoc! {"ping": 1}, &checked())
+        .await
+        .unwrap();
 }
