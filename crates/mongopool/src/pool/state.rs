@@ -53,8 +53,6 @@ pub(crate) struct ConnMeta {
     /// The pool's generation, or in load-balanced mode its service's (once established).
     pub(crate) generation: u32,
     pub(crate) interrupt: InterruptSignal,
-    /// The service behind the load balancer it is connected to (load-balanced mode).
-    pub(crate) service_id: Option<ObjectId>,
 }
 
 /// A connection that was created and is about to be established.
@@ -327,7 +325,6 @@ impl<T: Poolable> PoolState<T> {
                 id,
                 generation: self.generation,
                 interrupt,
-                service_id: None,
             },
             created_at: Instant::now(),
             populate,
@@ -578,11 +575,16 @@ impl<T: Poolable> PoolState<T> {
     }
 
     /// The generation a connection must have to be current: its service's in
-    /// load-balanced mode, else the pool's.
+    /// load-balanced mode, else the pool's. (The service is looked up in the registry
+    /// rather than carried with the connection: that keeps the pool's hot path, which
+    /// moves `ConnMeta`s around, as small when not load-balanced.)
     fn generation_of(&self, meta: &ConnMeta) -> u32 {
-        match (&self.services, meta.service_id) {
-            (Some(services), Some(id)) => services.get(&id).map_or(0, |s| s.generation),
-            _ => self.generation,
+        let Some(services) = &self.services else {
+            return self.generation;
+        };
+        match self.live.get(&meta.id).and_then(|l| l.service_id) {
+            Some(id) => services.get(&id).map_or(0, |s| s.generation),
+            None => self.generation,
         }
     }
 
@@ -597,7 +599,6 @@ impl<T: Poolable> PoolState<T> {
         let service = services.entry(service_id).or_default();
         service.connections += 1;
         meta.generation = service.generation;
-        meta.service_id = Some(service_id);
         if let Some(live) = self.live.get_mut(&meta.id) {
             live.service_id = Some(service_id);
         }
