@@ -96,7 +96,7 @@ fn measure<T>(
 async fn open_all(address: &ServerAddress, options: &ConnectionOptions) -> Vec<Connection> {
     let mut open = Vec::with_capacity(CONNECTIONS);
     for id in 0..CONNECTIONS {
-        let conn = Connection::connect(address, options, id as u32, 0)
+        let conn = Connection::connect(address, options, id as u64, 0)
             .await
             .expect("connection");
         open.push(conn);
@@ -113,7 +113,7 @@ async fn open_concurrently(
     for id in 0..CONNECTIONS {
         let (address, options) = (address.clone(), options.clone());
         tasks.spawn(async move {
-            Connection::connect(&address, &options, id as u32, 0)
+            Connection::connect(&address, &options, id as u64, 0)
                 .await
                 .expect("connection")
         });

@@ -31,7 +31,7 @@ const NO_LOAD_BALANCING_SUPPORT: &str =
 pub(crate) async fn establish(
     address: &ServerAddress,
     options: &ConnectionOptions,
-    id: u32,
+    id: u64,
     generation: u32,
 ) -> Result<Connection> {
     let auth = HandshakeAuth::prepare(options.credential.as_ref(), options.key_cache)?;

@@ -77,7 +77,7 @@ fn assert_at_rest(pool: &Pool<TestConnector>, recorder: &Recorder) -> PoolStats 
 /// Closed events of connections that had been ready.
 fn closed_after_ready(recorder: &Recorder) -> usize {
     let events = recorder.events();
-    let ready: Vec<u32> = events
+    let ready: Vec<u64> = events
         .iter()
         .filter_map(|e| match e {
             CmapEvent::ConnectionReady(r) => Some(r.connection_id),

@@ -138,7 +138,7 @@ async fn max_connecting_limits_concurrent_establishments() {
         sleep(Duration::from_millis(1)).await;
     }
     assert_eq!(most_pending, 2);
-    let mut ids: Vec<u32> = Vec::new();
+    let mut ids: Vec<u64> = Vec::new();
     for t in tasks {
         ids.push(t.await.unwrap());
     }

@@ -41,7 +41,7 @@ fn lb_pool(
 }
 
 /// The ids of the connections closed so far, with their reasons.
-fn closed(recorder: &Recorder) -> Vec<(u32, ConnectionClosedReason)> {
+fn closed(recorder: &Recorder) -> Vec<(u64, ConnectionClosedReason)> {
     recorder
         .events()
         .iter()
@@ -92,7 +92,7 @@ async fn clearing_one_service_leaves_the_others_connections_alone() {
             (3, ConnectionClosedReason::Stale)
         ]
     );
-    let mut ids: Vec<u32> = again.iter().map(|c| c.id()).collect();
+    let mut ids: Vec<u64> = again.iter().map(|c| c.id()).collect();
     ids.sort_unstable();
     assert_eq!(ids, [2, 4, 5, 6]);
     drop(again);

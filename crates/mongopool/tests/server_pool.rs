@@ -111,7 +111,7 @@ async fn checked_in_connections_are_reused() {
     for _ in 0..3 {
         held.push(pool.checkout().await.unwrap());
     }
-    let ids: HashSet<u32> = held.iter().map(|c| c.id()).collect();
+    let ids: HashSet<u64> = held.iter().map(|c| c.id()).collect();
     assert_eq!(ids, HashSet::from([1, 2, 3]));
     for conn in &mut held {
         ping(conn).await.unwrap();

@@ -92,7 +92,7 @@ pub struct Connection {
     // Behind an Arc: connections move by value through the pool.
     hello: std::sync::Arc<HelloReply>,
     compressor: Option<Compressor>,
-    id: u32,
+    id: u64,
     generation: u32,
     created: Instant,
     last_used: Instant,
@@ -130,7 +130,7 @@ impl Connection {
     pub async fn connect(
         address: &ServerAddress,
         options: &ConnectionOptions,
-        id: u32,
+        id: u64,
         generation: u32,
     ) -> Result<Connection> {
         crate::handshake::establish(address, options, id, generation).await
@@ -141,7 +141,7 @@ impl Connection {
         address: ServerAddress,
         hello: HelloReply,
         compressor: Option<Compressor>,
-        id: u32,
+        id: u64,
         generation: u32,
         options: &ConnectionOptions,
     ) -> Connection {
@@ -182,7 +182,7 @@ impl Connection {
     }
 
     /// The pool's id for this connection (0 outside a pool).
-    pub fn id(&self) -> u32 {
+    pub fn id(&self) -> u64 {
         self.id
     }
 

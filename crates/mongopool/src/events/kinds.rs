@@ -72,7 +72,7 @@ impl CmapEvent {
     }
 
     /// The id of the connection the event is about, for connection events.
-    pub fn connection_id(&self) -> Option<u32> {
+    pub fn connection_id(&self) -> Option<u64> {
         match self {
             CmapEvent::ConnectionCreated(e) => Some(e.connection_id),
             CmapEvent::ConnectionReady(e) => Some(e.connection_id),
@@ -146,7 +146,7 @@ pub struct ConnectionCreatedEvent {
     /// The server the pool is for.
     pub address: ServerAddress,
     /// The connection's id.
-    pub connection_id: u32,
+    pub connection_id: u64,
 }
 
 /// Emitted when a connection is established (connected, handshaken, authenticated).
@@ -156,7 +156,7 @@ pub struct ConnectionReadyEvent {
     /// The server the pool is for.
     pub address: ServerAddress,
     /// The connection's id.
-    pub connection_id: u32,
+    pub connection_id: u64,
     /// Time from `ConnectionCreated` to this event.
     pub duration: Duration,
 }
@@ -206,7 +206,7 @@ pub struct ConnectionClosedEvent {
     /// The server the pool is for.
     pub address: ServerAddress,
     /// The connection's id.
-    pub connection_id: u32,
+    pub connection_id: u64,
     /// Why it was closed.
     pub reason: ConnectionClosedReason,
     /// The error that closed it, when the reason is [`ConnectionClosedReason::Error`] and
@@ -289,7 +289,7 @@ pub struct ConnectionCheckedOutEvent {
     /// The server the pool is for.
     pub address: ServerAddress,
     /// The connection's id.
-    pub connection_id: u32,
+    pub connection_id: u64,
     /// Time from `ConnectionCheckOutStarted` to this event.
     pub duration: Duration,
 }
@@ -301,5 +301,5 @@ pub struct ConnectionCheckedInEvent {
     /// The server the pool is for.
     pub address: ServerAddress,
     /// The connection's id.
-    pub connection_id: u32,
+    pub connection_id: u64,
 }

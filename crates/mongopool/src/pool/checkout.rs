@@ -121,7 +121,7 @@ impl<C: Connector> Attempt<'_, C> {
 
     /// The `ConnectionCheckedOut` event; for available connections it is emitted under
     /// the state lock, together with taking the connection.
-    fn checked_out_event(&self, id: u32) -> impl FnOnce(crate::ServerAddress) -> CmapEvent {
+    fn checked_out_event(&self, id: u64) -> impl FnOnce(crate::ServerAddress) -> CmapEvent {
         let started = self.started;
         move |address| {
             CmapEvent::ConnectionCheckedOut(ConnectionCheckedOutEvent {

@@ -31,7 +31,7 @@ pub struct ConnectContext {
     /// The server to connect to.
     pub address: ServerAddress,
     /// The id the pool gave the connection (1, 2, ... in creation order).
-    pub id: u32,
+    pub id: u64,
     /// The pool's generation when the connection was created.
     pub generation: u32,
     /// Fires when the pool is cleared with `interrupt_in_use`; the connection should
@@ -44,7 +44,7 @@ impl ConnectContext {
     /// in tests).
     pub fn new(
         address: ServerAddress,
-        id: u32,
+        id: u64,
         generation: u32,
         interrupt: InterruptSignal,
     ) -> Self {

@@ -54,7 +54,7 @@ impl<T: Poolable> PooledConnection<T> {
     }
 
     /// The connection's id in its pool (1, 2, ... in creation order).
-    pub fn id(&self) -> u32 {
+    pub fn id(&self) -> u64 {
         self.held().meta.id
     }
 

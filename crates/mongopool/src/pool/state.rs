@@ -49,7 +49,7 @@ pub(crate) enum Refusal {
 /// What travels with a connection for its whole life in the pool.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnMeta {
-    pub(crate) id: u32,
+    pub(crate) id: u64,
     /// The pool's generation, or in load-balanced mode its service's (once established).
     pub(crate) generation: u32,
     pub(crate) interrupt: InterruptSignal,
@@ -89,7 +89,7 @@ struct Service {
     connections: usize,
 }
 
-/// Hashes connection ids (distinct `u32`s, handed out in sequence) with one multiply:
+/// Hashes connection ids (distinct `u64`s, handed out in sequence) with one multiply:
 /// SipHash's protection against chosen keys buys nothing for keys the pool makes itself.
 #[derive(Default)]
 struct IdHasher(u64);
@@ -105,12 +105,12 @@ impl Hasher for IdHasher {
         }
     }
 
-    fn write_u32(&mut self, id: u32) {
-        self.0 = u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn write_u64(&mut self, id: u64) {
+        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
-type Registry = HashMap<u32, Live, BuildHasherDefault<IdHasher>>;
+type Registry = HashMap<u64, Live, BuildHasherDefault<IdHasher>>;
 
 /// The limits a checkout or a background run must respect.
 #[derive(Debug, Clone, Copy)]
@@ -151,7 +151,7 @@ pub(crate) struct PoolState<T> {
     pub(crate) generation: u32,
     /// Why the pool was last cleared, for the errors of refused checkouts.
     pub(crate) clear_cause: Option<String>,
-    next_id: u32,
+    next_id: u64,
     /// Most recently used at the back.
     idle: VecDeque<IdleConnection<T>>,
     /// Every open connection: pending, available or in use.
@@ -332,7 +332,7 @@ impl<T: Poolable> PoolState<T> {
     }
 
     /// A pending connection finished establishing and goes to its checkout.
-    pub(crate) fn pending_to_in_use(&mut self, id: u32) {
+    pub(crate) fn pending_to_in_use(&mut self, id: u64) {
         self.pending -= 1;
         self.in_use += 1;
         if let Some(live) = self.live.get_mut(&id) {
@@ -555,7 +555,7 @@ impl<T: Poolable> PoolState<T> {
     /// closed now: they leave the counts, and their check-in later only reports the
     /// check-in. Pending ones are closed when their establishment returns.
     pub(crate) fn interrupt_live(&mut self, ev: &EventSink) {
-        let available: HashSet<u32> = self.idle.iter().map(|c| c.meta.id).collect();
+        let available: HashSet<u64> = self.idle.iter().map(|c| c.meta.id).collect();
         let mut closed = Vec::new();
         for (&id, live) in &self.live {
             if available.contains(&id) {
@@ -626,7 +626,7 @@ impl<T: Poolable> PoolState<T> {
 
     /// A connection is closed: it leaves the registry and its service's count (the
     /// service is forgotten with its last connection, as the spec says).
-    fn forget(&mut self, id: u32) {
+    fn forget(&mut self, id: u64) {
         let Some(live) = self.live.remove(&id) else {
             return;
         };
@@ -642,7 +642,7 @@ impl<T: Poolable> PoolState<T> {
 
     fn closed_event(
         &mut self,
-        id: u32,
+        id: u64,
         reason: ConnectionClosedReason,
         error: Option<Error>,
         ev: &EventSink,

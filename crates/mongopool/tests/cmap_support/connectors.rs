@@ -19,11 +19,11 @@ use super::format::{FailPoint, FailPointMode};
 /// A connection that does no I/O.
 #[derive(Debug)]
 pub struct MockConnection {
-    pub id: u32,
+    pub id: u64,
 }
 
 impl OwnId for MockConnection {
-    fn own_id(&self) -> u32 {
+    fn own_id(&self) -> u64 {
         self.id
     }
 }

@@ -74,11 +74,11 @@ pub enum OpError {
 /// A connection that knows the id its connector was given, so the runner can check that
 /// the pool hands out the connection it says it does.
 pub trait OwnId {
-    fn own_id(&self) -> u32;
+    fn own_id(&self) -> u64;
 }
 
 impl OwnId for mongopool::Connection {
-    fn own_id(&self) -> u32 {
+    fn own_id(&self) -> u64 {
         self.id()
     }
 }

@@ -49,7 +49,7 @@ impl Drop for TestConnector {
 /// A connection that does no I/O; tests flip its flags.
 #[derive(Debug)]
 pub struct TestConnection {
-    pub id: u32,
+    pub id: u64,
     pub usable: bool,
     pub peer_closed: Arc<AtomicBool>,
     pub interrupt: InterruptSignal,
