@@ -996,12 +996,7 @@ async fn a_load_balanced_hello_without_service_id_is_refused_before_login() {
         .unwrap();
     let options = ConnectionOptions::builder()
         .load_balanced(true)
-        .credential(Some(mongopool::Credential {
-            username: Some("alice".into()),
-            password: Some("secret".into()),
-            mechanism: Some(mongopool::AuthMechanism::ScramSha256),
-            ..Default::default()
-        }))
+        .credential(Some(alice()))
         .build()
         .unwrap();
     let err = connect_with(&server, &options).await.unwrap_err();
@@ -1137,12 +1132,7 @@ async fn login_commands_are_never_compressed() {
         .unwrap();
     let options = ConnectionOptions::builder()
         .compressors(vec![Compressor::Zlib { level: None }])
-        .credential(Some(mongopool::Credential {
-            username: Some("alice".into()),
-            password: Some("secret".into()),
-            mechanism: Some(mongopool::AuthMechanism::ScramSha256),
-            ..Default::default()
-        }))
+        .credential(Some(alice()))
         .build()
         .unwrap();
     let mut conn = connect_with(&server, &options).await.unwrap();
@@ -1194,4 +1184,14 @@ async fn a_unix_socket_server_serves_and_shuts_down() {
         err.is_network(),
         "the server closed the connection: {err:?}"
     );
+}
+
+/// The SCRAM-SHA-256 user the mock servers above know.
+fn alice() -> mongopool::Credential {
+    mongopool::Credential {
+        username: Some("alice".into()),
+        password: Some("secret".into()),
+        mechanism: Some(mongopool::AuthMechanism::ScramSha256),
+        ..Default::default()
+    }
 }
