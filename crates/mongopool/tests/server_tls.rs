@@ -1,7 +1,8 @@
 //! TLS against a real SecantusDB server, with certificates made in the test: a trusted
 //! chain works; a wrong host name or an unknown CA fail with an error that says so;
-//! the relaxations do what they say and no more; client certificates.
-//! (X.509 authentication is in `server_auth.rs`.)
+//! the relaxations do what they say and no more; client certificates, also with an
+//! encrypted key opened with `tlsCertificateKeyFilePassword`. (X.509 authentication is
+//! mostly in `server_auth.rs`.)
 
 mod server_support;
 
@@ -9,10 +10,14 @@ use std::error::Error as _;
 use std::time::{Duration, Instant};
 
 use bson::rawdoc;
-use mongopool::{CommandOptions, Connection, ConnectionOptions, Error, ServerAddress, TlsOptions};
-use mongopool_testkit::TestServer;
+use mongopool::{
+    CommandOptions, Connection, ConnectionOptions, ConnectionString, Error, ServerAddress,
+    TlsOptions,
+};
+use mongopool_testkit::{SeedUser, TestServer};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
-use server_support::pki::{Pki, SERVER_NAME};
+use server_support::pki::{Pki, CLIENT_KEY_PASSWORD, CLIENT_SUBJECT, SERVER_NAME};
 use server_support::shared::Shared;
 
 /// A TLS-only server and the certificates it was made with.
@@ -29,6 +34,19 @@ impl TlsServer {
             .tls(pki.server_files(require_client_cert))
             .start()
             .expect("start a TLS secantusd-rs");
+        TlsServer { server, pki }
+    }
+
+    /// Requires a client certificate, and a login; the client certificate's subject is
+    /// an X.509 user.
+    fn start_x509() -> TlsServer {
+        let pki = Pki::generate();
+        let server = TestServer::builder()
+            .auth(true)
+            .tls(pki.server_files(true))
+            .user(SeedUser::x509(CLIENT_SUBJECT))
+            .start()
+            .expect("start a TLS secantusd-rs with --auth");
         TlsServer { server, pki }
     }
 
@@ -54,6 +72,8 @@ impl TlsServer {
 static OPTIONAL_CLIENT_CERT: Shared<TlsServer> = Shared::new(|| TlsServer::start(false));
 /// Client certificates are required.
 static REQUIRED_CLIENT_CERT: Shared<TlsServer> = Shared::new(|| TlsServer::start(true));
+/// Client certificates are required, and logins too (X.509 users).
+static X509_REQUIRED: Shared<TlsServer> = Shared::new(TlsServer::start_x509);
 
 fn options(tls: TlsOptions) -> ConnectionOptions {
     ConnectionOptions::builder()
@@ -196,4 +216,95 @@ async fn a_server_that_requires_a_client_certificate_gets_one() {
         .await
         .expect("with a client certificate");
     ping(&mut conn).await;
+}
+
+fn uri_encoded(value: &str) -> String {
+    utf8_percent_encode(value, NON_ALPHANUMERIC).to_string()
+}
+
+/// A connection string for `tls` with its CA, the encrypted client key file and
+/// `password` (when given), then `extra` options.
+fn encrypted_key_uri(tls: &TlsServer, password: Option<&str>, extra: &str) -> String {
+    let file = tls.pki.encrypted_client_cert_key_file();
+    let mut uri = format!(
+        "mongodb://{SERVER_NAME}:{}/?tls=true&tlsCAFile={}&tlsCertificateKeyFile={}",
+        tls.server.port(),
+        uri_encoded(tls.pki.ca_file().to_str().unwrap()),
+        uri_encoded(file.to_str().unwrap()),
+    );
+    if let Some(password) = password {
+        uri.push_str("&tlsCertificateKeyFilePassword=");
+        uri.push_str(&uri_encoded(password));
+    }
+    uri.push_str(extra);
+    uri
+}
+
+async fn connect_by_uri(uri: &str) -> Result<Connection, Error> {
+    let cs = ConnectionString::parse(uri).expect("a valid connection string");
+    let options = ConnectionOptions::from_connection_string(&cs)?;
+    Connection::connect(&cs.hosts()[0], &options, 1, 0).await
+}
+
+async fn list_databases(conn: &mut Connection) -> Result<(), Error> {
+    conn.command(
+        "admin",
+        &rawdoc! { "listDatabases": 1 },
+        &CommandOptions::default(),
+    )
+    .await
+    .map(drop)
+}
+
+#[tokio::test]
+async fn an_encrypted_client_key_from_the_uri_is_sent_and_logs_in_with_x509() {
+    let tls = X509_REQUIRED.get();
+
+    // The server requires a client certificate: the handshake works only with the key.
+    let uri = encrypted_key_uri(&tls, Some(CLIENT_KEY_PASSWORD), "");
+    let mut conn = connect_by_uri(&uri)
+        .await
+        .expect("TLS with the decrypted client key");
+    ping(&mut conn).await;
+    let err = list_databases(&mut conn)
+        .await
+        .expect_err("not logged in yet");
+    assert_eq!(err.code(), Some(13), "{err:?}");
+
+    let uri = encrypted_key_uri(
+        &tls,
+        Some(CLIENT_KEY_PASSWORD),
+        "&authMechanism=MONGODB-X509",
+    );
+    let mut conn = connect_by_uri(&uri).await.expect("X.509 login");
+    assert_eq!(conn.auth_sources().collect::<Vec<_>>(), ["$external"]);
+    list_databases(&mut conn)
+        .await
+        .expect("logged in as the certificate's subject");
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_key_password_fails_before_connecting() {
+    let tls = X509_REQUIRED.get();
+    let file = tls.pki.encrypted_client_cert_key_file();
+    let wrong = "s3cret p@ss&word=%/-";
+    for (password, expected) in [
+        (Some(wrong), "could not be decrypted"),
+        (None, "tlsCertificateKeyFilePassword"),
+    ] {
+        let uri = encrypted_key_uri(&tls, password, "&authMechanism=MONGODB-X509");
+        let cs = ConnectionString::parse(&uri).expect("a valid connection string");
+        // The key is decrypted while the options are built, before any connection exists.
+        let err =
+            ConnectionOptions::from_connection_string(&cs).expect_err("the key cannot be used");
+        assert!(err.is_configuration(), "{err:?}");
+        let text = full_text(&err);
+        assert!(text.contains(expected), "{text}");
+        assert!(text.contains(file.to_str().unwrap()), "{text}");
+        let shown = format!("{text} {err:?} {cs:?}");
+        for secret in [wrong, CLIENT_KEY_PASSWORD] {
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(!shown.contains(&uri_encoded(secret)), "{shown}");
+        }
+    }
 }

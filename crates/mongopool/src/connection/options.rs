@@ -42,24 +42,19 @@ impl ConnectionOptions {
     }
 
     /// The connection settings a connection string asks for: timeouts, TLS
-    /// (`tls`, `tlsCAFile`, `tlsCertificateKeyFile`, `tlsAllowInvalid*`,
-    /// `tlsInsecure`), `compressors` with `zlibCompressionLevel`, `appName`,
+    /// (`tls`, `tlsCAFile`, `tlsCertificateKeyFile`, `tlsCertificateKeyFilePassword`,
+    /// `tlsAllowInvalid*`, `tlsInsecure`), `compressors` with `zlibCompressionLevel`, `appName`,
     /// `loadBalanced`, and the credential. Pool settings are read by
     /// `PoolOptions::from_connection_string`.
     pub fn from_connection_string(cs: &ConnectionString) -> Result<ConnectionOptions> {
         cs.check_supported()?;
         let o = cs.options();
-        if o.tls_certificate_key_file_password.is_some() {
-            return Err(Error::configuration(
-                "tlsCertificateKeyFilePassword: encrypted client keys are not supported; \
-                 give an unencrypted PEM key",
-            ));
-        }
         let tls = cs.tls_enabled().then(|| {
             let insecure = o.tls_insecure.unwrap_or(false);
             TlsOptions {
                 ca_file: o.tls_ca_file.clone(),
                 cert_key_file: o.tls_certificate_key_file.clone(),
+                cert_key_file_password: o.tls_certificate_key_file_password.clone(),
                 allow_invalid_certificates: insecure
                     || o.tls_allow_invalid_certificates.unwrap_or(false),
                 allow_invalid_hostnames: insecure || o.tls_allow_invalid_hostnames.unwrap_or(false),

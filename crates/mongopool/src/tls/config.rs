@@ -6,14 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pemfile::Item;
 use tokio_rustls::TlsConnector;
 
+use super::cert_key_file;
 use super::options::TlsOptions;
+use super::pem_file::{self, configuration};
 use super::verifier::{AcceptAnyCertificate, IgnoreHostname};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// TLS settings ready for use: the files named by a [`TlsOptions`] have been read and the
 /// rustls client configuration built.
@@ -35,9 +36,10 @@ impl TlsConfig {
     /// Reads the files named by `options` and builds the client configuration, with the
     /// `ring` crypto provider.
     ///
-    /// Fails with a [`Configuration`](ErrorKind::Configuration) error naming the file when
-    /// a file cannot be read, holds no certificate, or holds a private key that is
-    /// missing, encrypted, unsupported or does not match the certificate; and when
+    /// Fails with a [`Configuration`](crate::error::ErrorKind::Configuration) error naming
+    /// the file when a file cannot be read, holds no certificate, or holds a private key
+    /// that is missing, unsupported, encrypted without a password (or with a wrong one,
+    /// or in the legacy OpenSSL format) or does not match the certificate; and when
     /// `ca_file` is `None` and the system has no usable root certificate. When
     /// `allow_invalid_certificates` is set the system roots are not loaded, but a given
     /// `ca_file` is still read so that a wrong path does not go unnoticed.
@@ -76,7 +78,8 @@ impl TlsConfig {
         let client = match &options.cert_key_file {
             None => builder.with_no_client_auth(),
             Some(path) => {
-                let (chain, key) = read_cert_key_file(path)?;
+                let password = options.cert_key_file_password.as_deref();
+                let (chain, key) = cert_key_file::read(path, password)?;
                 builder.with_client_auth_cert(chain, key).map_err(|e| {
                     configuration(
                         format!(
@@ -115,32 +118,10 @@ impl fmt::Debug for TlsConfig {
     }
 }
 
-fn configuration(
-    message: impl Into<String>,
-    source: impl std::error::Error + Send + Sync + 'static,
-) -> Error {
-    Error::with_source(
-        ErrorKind::Configuration {
-            message: message.into(),
-        },
-        source,
-    )
-}
-
-/// The bytes of `path` and the PEM sections in it (sections of unknown kinds are skipped).
-fn read_pem(path: &Path, what: &str) -> Result<(Vec<u8>, Vec<Item>)> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| configuration(format!("cannot read {what} {}", path.display()), e))?;
-    let items = rustls_pemfile::read_all(&mut bytes.as_slice())
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| configuration(format!("{what} {} is not valid PEM", path.display()), e))?;
-    Ok((bytes, items))
-}
-
 fn read_ca_file(path: &Path) -> Result<RootCertStore> {
-    let (_, items) = read_pem(path, "CA file")?;
+    let bytes = pem_file::read(path, "CA file")?;
     let mut roots = RootCertStore::empty();
-    for item in items {
+    for item in pem_file::sections(&bytes, path, "CA file")? {
         if let Item::X509Certificate(cert) = item {
             roots.add(cert).map_err(|e| {
                 configuration(
@@ -171,45 +152,4 @@ fn system_roots() -> Result<RootCertStore> {
         Some(first) => configuration(message, first),
         None => Error::configuration(message),
     })
-}
-
-fn read_cert_key_file(
-    path: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
-    let (bytes, items) = read_pem(path, "certificate key file")?;
-    let mut chain = Vec::new();
-    let mut keys = Vec::new();
-    for item in items {
-        match item {
-            Item::X509Certificate(cert) => chain.push(cert),
-            Item::Pkcs1Key(key) => keys.push(PrivateKeyDer::from(key)),
-            Item::Pkcs8Key(key) => keys.push(PrivateKeyDer::from(key)),
-            Item::Sec1Key(key) => keys.push(PrivateKeyDer::from(key)),
-            _ => {}
-        }
-    }
-    let shown = path.display();
-    if chain.is_empty() {
-        return Err(Error::configuration(format!(
-            "certificate key file {shown} holds no certificate"
-        )));
-    }
-    let mut keys = keys.into_iter();
-    match (keys.next(), keys.next()) {
-        (Some(key), None) => Ok((chain, key)),
-        (Some(_), Some(_)) => Err(Error::configuration(format!(
-            "certificate key file {shown} holds more than one private key"
-        ))),
-        // Encrypted keys are skipped by the PEM reader; say why rather than "no key".
-        (None, _) if contains(&bytes, b"ENCRYPTED") => Err(Error::configuration(format!(
-            "the private key in {shown} is encrypted; only unencrypted keys are supported"
-        ))),
-        (None, _) => Err(Error::configuration(format!(
-            "certificate key file {shown} holds no private key"
-        ))),
-    }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }

@@ -1,10 +1,13 @@
 //! Certificates for the TLS tests, made with rcgen and written as PEM files: a CA the
 //! client trusts, a stranger CA it does not, a server certificate for `localhost`
-//! only, and a client certificate whose subject is an X.509 user.
+//! only, and a client certificate whose subject is an X.509 user (also with its key
+//! encrypted, PKCS#8 PBES2, for `tlsCertificateKeyFilePassword`).
 
 use std::path::{Path, PathBuf};
 
 use mongopool_testkit::TlsFiles;
+use pkcs8::pkcs5::pbes2;
+use pkcs8::{LineEnding, PrivateKeyInfo};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
@@ -14,6 +17,10 @@ use tempfile::TempDir;
 /// The client certificate's subject as the server names the X.509 user (RFC 2253:
 /// the last RDN of the certificate first).
 pub const CLIENT_SUBJECT: &str = "CN=client,OU=tests,O=mongopool";
+
+/// The password of [`Pki::encrypted_client_cert_key_file`]; it has characters that a
+/// connection string must percent-encode.
+pub const CLIENT_KEY_PASSWORD: &str = "s3cret p@ss&word=%/+;";
 
 /// The only name in the server certificate.
 pub const SERVER_NAME: &str = "localhost";
@@ -99,6 +106,14 @@ impl Pki {
             format!("{}{}", client_cert.pem(), client_key.serialize_pem()),
         );
         write(
+            "client-encrypted.pem",
+            format!(
+                "{}{}",
+                client_cert.pem(),
+                encrypted_key_pem(&client_key, CLIENT_KEY_PASSWORD)
+            ),
+        );
+        write(
             "nobody.pem",
             format!("{}{}", nobody_cert.pem(), nobody_key.serialize_pem()),
         );
@@ -124,6 +139,12 @@ impl Pki {
         self.path("client.pem")
     }
 
+    /// The client certificate ([`CLIENT_SUBJECT`]) and its key encrypted with
+    /// [`CLIENT_KEY_PASSWORD`].
+    pub fn encrypted_client_cert_key_file(&self) -> PathBuf {
+        self.path("client-encrypted.pem")
+    }
+
     /// A client certificate and key for `CN=nobody`, a subject that is no user.
     pub fn nobody_cert_key_file(&self) -> PathBuf {
         self.path("nobody.pem")
@@ -141,4 +162,19 @@ impl Pki {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+}
+
+/// `key` as an `ENCRYPTED PRIVATE KEY` PEM block, encrypted as `openssl pkcs8 -topk8 -v2
+/// aes-256-cbc` does (PBKDF2-HMAC-SHA256, 2048 iterations, AES-256-CBC).
+fn encrypted_key_pem(key: &KeyPair, password: &str) -> String {
+    let der = key.serialize_der();
+    let info = PrivateKeyInfo::try_from(der.as_slice()).expect("rcgen writes PKCS#8");
+    let salt: [u8; 16] = rand::random();
+    let iv: [u8; 16] = rand::random();
+    let params = pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, &salt, &iv).expect("params");
+    info.encrypt_with_params(params, password)
+        .expect("encrypt the key")
+        .to_pem("ENCRYPTED PRIVATE KEY", LineEnding::LF)
+        .expect("PEM")
+        .to_string()
 }

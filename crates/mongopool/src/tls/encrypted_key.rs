@@ -1,0 +1,260 @@
+//! Encrypted client keys: PKCS#8 `ENCRYPTED PRIVATE KEY` blocks (PBES2: PBKDF2 or scrypt,
+//! AES-CBC), decrypted with the `pkcs8` crate; and the legacy OpenSSL encrypted PEM
+//! format, which is only recognised, so that it can be refused by name.
+
+use std::fmt;
+
+use pkcs8::der::asn1::OctetStringRef;
+use pkcs8::der::{self, Decode, Reader, SecretDocument, SliceReader};
+use pkcs8::{
+    pkcs5, AlgorithmIdentifierRef, EncryptedPrivateKeyInfo, ObjectIdentifier, PrivateKeyInfo,
+};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+const LABEL: &str = "ENCRYPTED PRIVATE KEY";
+const BEGIN: &[u8] = b"-----BEGIN ENCRYPTED PRIVATE KEY-----";
+const END: &[u8] = b"-----END ENCRYPTED PRIVATE KEY-----";
+
+/// The `ENCRYPTED PRIVATE KEY` blocks of a PEM file, each from its BEGIN line to the end
+/// of its END line. A block without an END line runs to the end of the file (and then
+/// fails to decode).
+///
+/// These are looked for here because the PEM reader used for everything else skips
+/// sections it does not know, encrypted keys among them.
+pub(super) fn pem_blocks(pem: &[u8]) -> Vec<&[u8]> {
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = find(rest, BEGIN) {
+        let block = &rest[start..];
+        let len = match find(block, END) {
+            Some(end) => end + END.len(),
+            None => block.len(),
+        };
+        blocks.push(&block[..len]);
+        rest = &block[len..];
+    }
+    blocks
+}
+
+/// Whether `pem` holds a key in the legacy OpenSSL encrypted format: a `BEGIN RSA (or EC)
+/// PRIVATE KEY` block with `Proc-Type: 4,ENCRYPTED` and `DEK-Info` headers, which is
+/// not PKCS#8 and is not supported.
+pub(super) fn is_legacy_encrypted(pem: &[u8]) -> bool {
+    pem.split(|&b| b == b'\n').any(|line| {
+        let line = line.trim_ascii();
+        line.starts_with(b"Proc-Type:") && find(line, b"ENCRYPTED").is_some()
+    })
+}
+
+/// Why an encrypted key could not be used.
+#[derive(Debug)]
+pub(super) enum DecryptError {
+    /// The block is not PEM of a PKCS#8 `EncryptedPrivateKeyInfo`.
+    Malformed(pkcs8::Error),
+    /// A well-formed key encrypted with a scheme that is not supported (PBES1, DES, an
+    /// unknown algorithm).
+    Unsupported(String),
+    /// Decryption did not give a private key: the password is wrong (or the encrypted
+    /// data is damaged, which cannot be told apart).
+    WrongPassword,
+}
+
+impl fmt::Display for DecryptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecryptError::Malformed(e) => {
+                write!(f, "not a valid PKCS#8 encrypted private key: {e}")
+            }
+            DecryptError::Unsupported(what) => write!(f, "unsupported encryption: {what}"),
+            DecryptError::WrongPassword => f.write_str("wrong password or damaged key"),
+        }
+    }
+}
+
+impl std::error::Error for DecryptError {}
+
+/// Decrypts one `ENCRYPTED PRIVATE KEY` PEM block (as found by [`pem_blocks`]) with
+/// `password`, into a PKCS#8 private key.
+pub(super) fn decrypt(
+    block: &[u8],
+    password: &str,
+) -> Result<PrivateKeyDer<'static>, DecryptError> {
+    let malformed = |e: der::pem::Error| DecryptError::Malformed(der::ErrorKind::Pem(e).into());
+    let text =
+        std::str::from_utf8(block).map_err(|_| malformed(der::pem::Error::CharacterEncoding))?;
+    let (label, document) =
+        SecretDocument::from_pem(text).map_err(|e| DecryptError::Malformed(e.into()))?;
+    if label != LABEL {
+        return Err(malformed(der::pem::Error::Label));
+    }
+    let bytes = document.as_bytes();
+    let info = EncryptedPrivateKeyInfo::try_from(bytes).map_err(|e| match algorithm_of(bytes) {
+        Some(oid) => DecryptError::Unsupported(format!("algorithm {oid}: {e}")),
+        None => DecryptError::Malformed(e),
+    })?;
+    let plain = info.decrypt(password).map_err(|e| match e {
+        pkcs8::Error::EncryptedPrivateKey(
+            e @ (pkcs5::Error::UnsupportedAlgorithm { .. }
+            | pkcs5::Error::AlgorithmParametersInvalid { .. }),
+        ) => DecryptError::Unsupported(e.to_string()),
+        // A failed padding check, or plaintext that is not DER: the usual outcomes of a
+        // wrong password with CBC.
+        _ => DecryptError::WrongPassword,
+    })?;
+    // A wrong password gives valid padding about once in 256 tries; only a parseable
+    // PrivateKeyInfo shows that the password was right.
+    if PrivateKeyInfo::try_from(plain.as_bytes()).is_err() {
+        return Err(DecryptError::WrongPassword);
+    }
+    Ok(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        plain.as_bytes().to_vec(),
+    )))
+}
+
+/// The algorithm of a DER `EncryptedPrivateKeyInfo` whose shape is right, whether or not
+/// the `pkcs8` crate knows the algorithm: tells "unsupported" apart from "not a key".
+fn algorithm_of(der: &[u8]) -> Option<ObjectIdentifier> {
+    let mut reader = SliceReader::new(der).ok()?;
+    let oid = reader
+        .sequence(|r| {
+            let algorithm = AlgorithmIdentifierRef::decode(r)?;
+            OctetStringRef::decode(r)?;
+            Ok(algorithm.oid)
+        })
+        .ok()?;
+    reader.finish(oid).ok()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAIN: &str = include_str!("testdata/topk8-plain.pem");
+    const PASSWORD: &str = "fixture-password";
+
+    /// The DER of the unencrypted key that the OpenSSL fixtures encrypt.
+    fn plain_der() -> Vec<u8> {
+        match rustls_pemfile::private_key(&mut PLAIN.as_bytes()) {
+            Ok(Some(PrivateKeyDer::Pkcs8(key))) => key.secret_pkcs8_der().to_vec(),
+            other => panic!("the plain fixture is a PKCS#8 key: {other:?}"),
+        }
+    }
+
+    fn decrypted_der(pem: &str, password: &str) -> Result<Vec<u8>, DecryptError> {
+        let blocks = pem_blocks(pem.as_bytes());
+        assert_eq!(blocks.len(), 1, "{pem}");
+        match decrypt(blocks[0], password)? {
+            PrivateKeyDer::Pkcs8(key) => Ok(key.secret_pkcs8_der().to_vec()),
+            other => panic!("a PKCS#8 key comes out: {other:?}"),
+        }
+    }
+
+    /// Files written by OpenSSL 3.0 (see testdata/README.md) decrypt to the same key.
+    #[test]
+    fn keys_encrypted_by_openssl_decrypt_to_the_plain_key() {
+        for (name, pem) in [
+            (
+                "pkcs8 -topk8 -v2 aes-256-cbc",
+                include_str!("testdata/topk8-aes256.pem"),
+            ),
+            (
+                "pkcs8 -topk8 -scrypt",
+                include_str!("testdata/topk8-scrypt.pem"),
+            ),
+            (
+                "pkcs8 -topk8 -v2 aes-128-cbc -v2prf hmacWithSHA1",
+                include_str!("testdata/topk8-sha1.pem"),
+            ),
+        ] {
+            let der = decrypted_der(pem, PASSWORD).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(der, plain_der(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_key_from_openssl_genpkey_aes256_decrypts() {
+        let expected = match rustls_pemfile::private_key(
+            &mut include_str!("testdata/genpkey-plain.pem").as_bytes(),
+        ) {
+            Ok(Some(key)) => key.secret_der().to_vec(),
+            other => panic!("the plain fixture is a key: {other:?}"),
+        };
+        let der = decrypted_der(include_str!("testdata/genpkey-aes256.pem"), PASSWORD).unwrap();
+        assert_eq!(der, expected);
+    }
+
+    #[test]
+    fn a_wrong_password_is_told_apart_from_a_broken_file() {
+        for pem in [
+            include_str!("testdata/topk8-aes256.pem"),
+            include_str!("testdata/topk8-scrypt.pem"),
+        ] {
+            for wrong in ["fixture-passwore", "", "FIXTURE-PASSWORD"] {
+                assert!(
+                    matches!(decrypted_der(pem, wrong), Err(DecryptError::WrongPassword)),
+                    "{wrong:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn pbes1_is_unsupported() {
+        let err = decrypted_der(include_str!("testdata/pbes1.pem"), PASSWORD).unwrap_err();
+        assert!(matches!(err, DecryptError::Unsupported(_)), "{err:?}");
+    }
+
+    #[test]
+    fn a_plain_key_under_the_encrypted_label_is_malformed() {
+        let relabeled = PLAIN.replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY");
+        let err = decrypted_der(&relabeled, PASSWORD).unwrap_err();
+        assert!(matches!(err, DecryptError::Malformed(_)), "{err:?}");
+    }
+
+    #[test]
+    fn broken_base64_is_malformed() {
+        let pem =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n!!!!\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let err = decrypted_der(pem, PASSWORD).unwrap_err();
+        assert!(matches!(err, DecryptError::Malformed(_)), "{err:?}");
+    }
+
+    #[test]
+    fn blocks_are_found_among_other_sections() {
+        let encrypted = include_str!("testdata/topk8-aes256.pem");
+        let file = format!("junk\n{PLAIN}{encrypted}text between\r\n{encrypted}");
+        let blocks = pem_blocks(file.as_bytes());
+        assert_eq!(blocks.len(), 2);
+        for block in &blocks {
+            assert!(block.starts_with(BEGIN));
+            assert!(block.ends_with(END));
+            assert_eq!(*block, encrypted.trim_end().as_bytes());
+        }
+        assert!(pem_blocks(PLAIN.as_bytes()).is_empty());
+
+        let cut = &encrypted[..encrypted.len() / 2];
+        assert_eq!(pem_blocks(cut.as_bytes()), [cut.as_bytes()]);
+    }
+
+    #[test]
+    fn the_legacy_format_is_recognised_by_its_header() {
+        assert!(is_legacy_encrypted(
+            include_str!("testdata/legacy-rsa.pem").as_bytes()
+        ));
+        assert!(is_legacy_encrypted(
+            include_str!("testdata/legacy-ec.pem").as_bytes()
+        ));
+        assert!(is_legacy_encrypted(
+            b"-----BEGIN RSA PRIVATE KEY-----\r\n  Proc-Type: 4,ENCRYPTED\r\n"
+        ));
+        assert!(!is_legacy_encrypted(PLAIN.as_bytes()));
+        assert!(!is_legacy_encrypted(
+            include_str!("testdata/topk8-aes256.pem").as_bytes()
+        ));
+        assert!(!is_legacy_encrypted(b"Proc-Type: 4,MIC-ONLY\n"));
+    }
+}
