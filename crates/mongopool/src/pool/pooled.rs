@@ -74,6 +74,15 @@ impl<T: Poolable> PooledConnection<T> {
         self.purpose
     }
 
+    /// Kept out of `drop`, which runs on every check-in: few connections have a purpose.
+    #[cold]
+    #[inline(never)]
+    fn give_up_purpose(&mut self) {
+        self.pool
+            .purpose_changed(self.purpose, CheckoutPurpose::Operation);
+        self.purpose = CheckoutPurpose::Operation;
+    }
+
     /// Says what the connection is used for from now on: a cursor or a transaction
     /// pinned to it (load-balanced mode pins them), until it is checked in. The pool
     /// counts the connections each purpose holds ([`PoolStats`](super::PoolStats)), and
@@ -105,8 +114,7 @@ impl<T: Poolable> Drop for PooledConnection<T> {
     fn drop(&mut self) {
         if let Some(Held { conn, meta }) = self.held.take() {
             if self.purpose != CheckoutPurpose::Operation {
-                self.pool
-                    .purpose_changed(self.purpose, CheckoutPurpose::Operation);
+                self.give_up_purpose();
             }
             self.pool.check_in(conn, meta);
         }

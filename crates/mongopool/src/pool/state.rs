@@ -578,10 +578,17 @@ impl<T: Poolable> PoolState<T> {
     /// load-balanced mode, else the pool's. (The service is looked up in the registry
     /// rather than carried with the connection: that keeps the pool's hot path, which
     /// moves `ConnMeta`s around, as small when not load-balanced.)
+    #[inline]
     fn generation_of(&self, meta: &ConnMeta) -> u32 {
-        let Some(services) = &self.services else {
-            return self.generation;
-        };
+        match &self.services {
+            None => self.generation,
+            Some(services) => self.service_generation(services, meta),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn service_generation(&self, services: &HashMap<ObjectId, Service>, meta: &ConnMeta) -> u32 {
         match self.live.get(&meta.id).and_then(|l| l.service_id) {
             Some(id) => services.get(&id).map_or(0, |s| s.generation),
             None => self.generation,
