@@ -89,8 +89,14 @@ async fn storm(pool: Pool<DummyConnector>, tasks: usize, rounds: usize, clears: 
                         }
                         None => checkout.await,
                     };
-                    // Cleared (or paused) pools refuse; anything else is a bug.
-                    let Ok(mut conn) = conn else { continue };
+                    // Cleared (or paused) pools refuse; anything else is a bug. A refusal
+                    // does not wait for anything, so yield as a retrying caller would:
+                    // otherwise a task spins through all its rounds while the pool is
+                    // paused, before the clearer gets to make it ready again.
+                    let Ok(mut conn) = conn else {
+                        tokio::task::yield_now().await;
+                        continue;
+                    };
                     conn.broken = break_it;
                     if hold {
                         tokio::task::yield_now().await;
@@ -170,7 +176,10 @@ fn run(max: u32, tasks: usize, rounds: usize, clears: bool) {
             counts.get("ConnectionCheckedIn"),
             "every connection came back"
         );
-        assert!(out > 0);
+        assert!(
+            out > 0,
+            "no checkout succeeded ({started} started, {failed} failed)"
+        );
         // And the pool still serves.
         drop(pool.checkout().await.unwrap());
     });
