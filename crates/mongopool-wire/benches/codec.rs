@@ -74,7 +74,10 @@ fn big_find_reply() -> Vec<u8> {
 fn insert_command(count: i64) -> Message {
     Message::Msg(
         OpMsg::new(rawdoc! { "insert": "users", "ordered": true, "$db": "db" }).with_sequence(
-            DocumentSequence::new("documents", (0..count).map(small_document).collect()),
+            DocumentSequence::new(
+                "documents",
+                (0..count).map(small_document).collect::<Vec<_>>(),
+            ),
         ),
     )
 }
@@ -110,7 +113,7 @@ fn decode_big_op_msg(c: &mut Criterion) {
 }
 
 fn decode_op_reply(c: &mut Criterion) {
-    let reply = OpReply::new((0..100).map(small_document).collect()).unwrap();
+    let reply = OpReply::new((0..100).map(small_document).collect::<Vec<_>>()).unwrap();
     let frame = encode(&Message::Reply(reply));
     let mut group = c.benchmark_group("decode");
     group.throughput(Throughput::Bytes(frame.len() as u64));

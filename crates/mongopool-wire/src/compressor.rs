@@ -1,9 +1,8 @@
 //! The compressors of OP_COMPRESSED: noop, snappy, zlib and zstd, and the rule of
 //! which commands must never be compressed.
 
-use std::io::{Read, Write};
-
 use crate::error::{Result, WireError};
+#[cfg(feature = "zstd")]
 use crate::zstd_contexts;
 
 /// A compression algorithm, with its level where it has one.
@@ -90,6 +89,7 @@ impl Compressor {
             Compressor::Zlib { level: Some(l) } if !(-1..=9).contains(&l) => Err(
                 WireError::InvalidArgument(format!("zlib compression level {l} is not in -1..=9")),
             ),
+            #[cfg(feature = "zstd")]
             Compressor::Zstd { level: Some(l) }
                 if !zstd::compression_level_range().contains(&l) =>
             {
@@ -100,7 +100,23 @@ impl Compressor {
                     range.end()
                 )))
             }
+            _ if !self.is_available() => Err(WireError::InvalidArgument(format!(
+                "compressor {} was left out of this build (cargo feature \"{}\")",
+                self.name(),
+                self.name()
+            ))),
             _ => Ok(()),
+        }
+    }
+
+    /// Whether this build can run the algorithm: snappy, zlib and zstd each sit behind
+    /// the cargo feature of their name (all on by default); noop always can.
+    pub fn is_available(&self) -> bool {
+        match self {
+            Compressor::Noop => true,
+            Compressor::Snappy => cfg!(feature = "snappy"),
+            Compressor::Zlib { .. } => cfg!(feature = "zlib"),
+            Compressor::Zstd { .. } => cfg!(feature = "zstd"),
         }
     }
 
@@ -109,10 +125,13 @@ impl Compressor {
         self.validate()?;
         match *self {
             Compressor::Noop => Ok(input.to_vec()),
+            #[cfg(feature = "snappy")]
             Compressor::Snappy => snap::raw::Encoder::new()
                 .compress_vec(input)
                 .map_err(|e| compression_error("snappy", e)),
+            #[cfg(feature = "zlib")]
             Compressor::Zlib { level } => {
+                use std::io::Write;
                 let level = match level {
                     None | Some(-1) => flate2::Compression::default(),
                     // validate() has checked 0..=9.
@@ -126,11 +145,14 @@ impl Compressor {
                     .and_then(|()| enc.finish())
                     .map_err(|e| compression_error("zlib", e))
             }
+            #[cfg(feature = "zstd")]
             Compressor::Zstd { level } => {
                 // Level 0 asks zstd for its default.
                 zstd_contexts::compress(input, level.unwrap_or(0))
                     .map_err(|e| compression_error("zstd", e))
             }
+            #[allow(unreachable_patterns)]
+            _ => Err(unavailable(self)),
         }
     }
 
@@ -141,6 +163,7 @@ impl Compressor {
     pub fn decompress(&self, input: &[u8], uncompressed_size: usize) -> Result<Vec<u8>> {
         let out = match self {
             Compressor::Noop => input.to_vec(),
+            #[cfg(feature = "snappy")]
             Compressor::Snappy => {
                 let announced =
                     snap::raw::decompress_len(input).map_err(|e| compression_error("snappy", e))?;
@@ -154,8 +177,16 @@ impl Compressor {
                 out.truncate(n);
                 out
             }
+            #[cfg(feature = "zlib")]
             Compressor::Zlib { .. } => {
-                let mut out = Vec::with_capacity(uncompressed_size);
+                use std::io::Read;
+                // Reserve no more than the input can expand to: a few bytes that claim
+                // to make megabytes get a small buffer until they really do.
+                let reachable = input
+                    .len()
+                    .saturating_mul(ZLIB_MAX_RATIO)
+                    .saturating_add(64);
+                let mut out = Vec::with_capacity(uncompressed_size.min(reachable));
                 // One byte more than expected, to notice a stream that is too long
                 // without inflating all of it.
                 let limit = u64::try_from(uncompressed_size)
@@ -167,11 +198,14 @@ impl Compressor {
                     .map_err(|e| compression_error("zlib", e))?;
                 out
             }
+            #[cfg(feature = "zstd")]
             Compressor::Zstd { .. } => {
                 // Errors when the output would exceed the capacity.
                 zstd_contexts::decompress(input, uncompressed_size)
                     .map_err(|e| compression_error("zstd", e))?
             }
+            #[allow(unreachable_patterns)]
+            _ => return Err(unavailable(self)),
         };
         if out.len() != uncompressed_size {
             return Err(size_mismatch(self.name(), out.len(), uncompressed_size));
@@ -180,10 +214,23 @@ impl Compressor {
     }
 }
 
+#[cfg(feature = "zlib")]
+/// Deflate's largest expansion: a 258-byte match costs at least 2 bits, so one input
+/// byte makes at most 1032 output bytes.
+const ZLIB_MAX_RATIO: usize = 1032;
+
 impl std::fmt::Display for Compressor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+fn unavailable(c: &Compressor) -> WireError {
+    WireError::Compression(format!(
+        "{}: left out of this build (cargo feature \"{}\")",
+        c.name(),
+        c.name()
+    ))
 }
 
 fn compression_error(name: &str, e: impl std::fmt::Display) -> WireError {
@@ -220,7 +267,7 @@ pub fn may_compress(command_name: &str) -> bool {
         .any(|c| c.eq_ignore_ascii_case(command_name))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "snappy", feature = "zlib", feature = "zstd"))]
 mod tests {
     use super::*;
 

@@ -48,6 +48,9 @@ pub enum WireError {
     },
     /// A compressor id that is not 0 (noop), 1 (snappy), 2 (zlib) or 3 (zstd).
     UnknownCompressor(u8),
+    /// An OP_COMPRESSED used a compressor that was not negotiated for the connection
+    /// (its id; 0 to 3 are the known ones).
+    CompressorNotNegotiated(u8),
     /// Compression or decompression failed, or the decompressed size did not match.
     Compression(String),
     /// The SCRAM conversation failed (the server is not who it claims, or it said no).
@@ -81,6 +84,10 @@ impl fmt::Display for WireError {
                 "OP_MSG checksum mismatch: message says {expected:#010x}, computed {computed:#010x}"
             ),
             WireError::UnknownCompressor(id) => write!(f, "unknown compressor id {id}"),
+            WireError::CompressorNotNegotiated(id) => write!(
+                f,
+                "OP_COMPRESSED with compressor id {id}, which was not negotiated for this connection"
+            ),
             WireError::Compression(m) => write!(f, "compression error: {m}"),
             WireError::Authentication(m) => write!(f, "authentication failed: {m}"),
             WireError::InvalidArgument(m) => write!(f, "invalid argument: {m}"),

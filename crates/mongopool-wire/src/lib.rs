@@ -28,10 +28,12 @@ pub mod scram;
 mod flags;
 mod reader;
 mod writer;
+#[cfg(feature = "zstd")]
 mod zstd_contexts;
 
 pub mod compressor;
 pub mod decoder;
+pub mod documents;
 pub mod header;
 pub mod limits;
 pub mod message;
@@ -47,11 +49,12 @@ pub mod op_update;
 
 pub use compressor::{may_compress, Compressor};
 pub use decoder::MessageDecoder;
+pub use documents::{Documents, DocumentsIter};
 pub use error::{Result, WireError};
 pub use header::{Header, OpCode, HEADER_LEN};
 pub use limits::{
     check_message_length, Limits, COMMAND_OVERHEAD_BYTES, DEFAULT_MAX_BSON_OBJECT_SIZE,
-    DEFAULT_MAX_MESSAGE_SIZE_BYTES, DEFAULT_MAX_WRITE_BATCH_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE_BYTES, DEFAULT_MAX_MESSAGE_SIZE_CEILING, DEFAULT_MAX_WRITE_BATCH_SIZE,
 };
 pub use message::{Decoded, Message};
 pub use op_compressed::OpCompressed;

@@ -7,6 +7,11 @@ use crate::header::HEADER_LEN;
 /// `maxMessageSizeBytes` when the server does not say.
 pub const DEFAULT_MAX_MESSAGE_SIZE_BYTES: usize = 48_000_000;
 
+/// The largest `maxMessageSizeBytes` believed from a server, unless configured
+/// otherwise: a hello announcing more is clamped to this before it bounds what the
+/// client reads (frames, `uncompressedSize`, decompression buffers). Real servers
+/// announce exactly 48 000 000.
+pub const DEFAULT_MAX_MESSAGE_SIZE_CEILING: usize = 48_000_000;
 /// `maxBsonObjectSize` when the server does not say.
 pub const DEFAULT_MAX_BSON_OBJECT_SIZE: usize = 16 * 1024 * 1024;
 
@@ -38,6 +43,19 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// These limits with `max_message_size_bytes` (and `max_bson_object_size`, which
+    /// cannot exceed it) at most `ceiling`.
+    #[must_use]
+    pub fn clamped(self, ceiling: usize) -> Limits {
+        Limits {
+            max_bson_object_size: self.max_bson_object_size.min(ceiling),
+            max_message_size_bytes: self.max_message_size_bytes.min(ceiling),
+            max_write_batch_size: self.max_write_batch_size,
+        }
+    }
+}
+
 /// Checks an announced `messageLength` against `16..=max` and returns it as a `usize`.
 ///
 /// Run this on the first four bytes of a frame, before allocating room for the rest.
@@ -61,6 +79,20 @@ mod tests {
         assert_eq!(l.max_bson_object_size, 16_777_216);
         assert_eq!(l.max_message_size_bytes, 48_000_000);
         assert_eq!(l.max_write_batch_size, 100_000);
+    }
+
+    #[test]
+    fn clamping_bounds_the_sizes_and_keeps_smaller_ones() {
+        let absurd = Limits {
+            max_bson_object_size: usize::MAX,
+            max_message_size_bytes: usize::MAX,
+            max_write_batch_size: 7,
+        };
+        let c = absurd.clamped(DEFAULT_MAX_MESSAGE_SIZE_CEILING);
+        assert_eq!(c.max_message_size_bytes, 48_000_000);
+        assert_eq!(c.max_bson_object_size, 48_000_000);
+        assert_eq!(c.max_write_batch_size, 7);
+        assert_eq!(Limits::default().clamped(48_000_000), Limits::default());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use bson::RawDocument;
 
 use crate::compressor::{may_compress, Compressor};
+use crate::documents::Documents;
 use crate::error::{Result, WireError};
 use crate::header::{Header, OpCode, HEADER_LEN};
 use crate::limits::{check_message_length, Limits, COMMAND_OVERHEAD_BYTES};
@@ -138,6 +139,32 @@ impl Message {
     /// decompressed (its `uncompressedSize` bounded by `max_message_size` as well) and
     /// the wrapped message returned.
     pub fn decode(frame: &[u8], max_message_size: usize) -> Result<Decoded> {
+        Message::decode_inner(frame, max_message_size, None)
+    }
+
+    /// [`Message::decode`] for a reply on a connection that negotiated `negotiated`
+    /// (or no compressor): an OP_COMPRESSED whose compressor is not that one fails with
+    /// [`WireError::CompressorNotNegotiated`] before any decompression, so that a peer
+    /// reaches only the decompressor the connection agreed to.
+    pub fn decode_reply(
+        frame: &[u8],
+        max_message_size: usize,
+        negotiated: Option<&Compressor>,
+    ) -> Result<Decoded> {
+        Message::decode_inner(
+            frame,
+            max_message_size,
+            Some(negotiated.map(Compressor::id)),
+        )
+    }
+
+    /// `allowed`: `None` accepts any compressor, `Some(None)` none, `Some(Some(id))`
+    /// only that one.
+    fn decode_inner(
+        frame: &[u8],
+        max_message_size: usize,
+        allowed: Option<Option<u8>>,
+    ) -> Result<Decoded> {
         let header = Header::parse(frame)?;
         let len = check_message_length(header.message_length, max_message_size)?;
         if len != frame.len() {
@@ -157,6 +184,11 @@ impl Message {
             });
         }
         let parts = CompressedParts::parse(body)?;
+        if let Some(allowed) = allowed {
+            if allowed != Some(parts.compressor.id()) {
+                return Err(WireError::CompressorNotNegotiated(parts.compressor.id()));
+            }
+        }
         let inner = parts.decompress(max_message_size)?;
         // The header the wrapped message had before compression: OP_MSG checksums
         // cover it.
@@ -259,9 +291,8 @@ fn check_document(doc: &RawDocument, max: usize) -> Result<()> {
     Ok(())
 }
 
-fn check_documents<D: AsRef<RawDocument>>(docs: &[D], max: usize) -> Result<()> {
-    docs.iter()
-        .try_for_each(|d| check_document(d.as_ref(), max))
+fn check_documents(docs: &Documents, max: usize) -> Result<()> {
+    docs.iter().try_for_each(|d| check_document(d, max))
 }
 
 fn check_count(count: usize, max: usize) -> Result<()> {
@@ -316,7 +347,7 @@ mod tests {
             OpInsert {
                 flags: InsertFlags::EMPTY,
                 full_collection_name: "db.c".into(),
-                documents: vec![rawdoc! { "_id": 1 }],
+                documents: vec![rawdoc! { "_id": 1 }].into(),
             }
             .into(),
             OpUpdate {
@@ -611,7 +642,7 @@ mod tests {
             OpInsert {
                 flags: InsertFlags::EMPTY,
                 full_collection_name: "db.c".into(),
-                documents: docs,
+                documents: docs.into(),
             }
             .into()
         };

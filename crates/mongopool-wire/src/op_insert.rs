@@ -1,13 +1,12 @@
 //! OP_INSERT (2002): the legacy insert. The server does not reply; a
 //! `getLastError` command sent right after tells the outcome.
 
-use bson::RawDocumentBuf;
-
+use crate::documents::Documents;
 use crate::error::Result;
 use crate::flags::wire_flags;
 use crate::header::{OpCode, HEADER_LEN};
 use crate::reader::WireReader;
-use crate::writer::{cstring_len, encode_frame, put_cstring, put_document, put_u32};
+use crate::writer::{cstring_len, encode_frame, put_cstring, put_u32};
 
 const WHAT: &str = "OP_INSERT";
 
@@ -26,16 +25,15 @@ pub struct OpInsert {
     /// `<db>.<collection>`.
     pub full_collection_name: String,
     /// The documents to insert.
-    pub documents: Vec<RawDocumentBuf>,
+    pub documents: Documents,
 }
 
 impl OpInsert {
     /// Size of the encoded message, header included.
     pub fn encoded_len(&self) -> usize {
-        self.documents.iter().fold(
-            (HEADER_LEN + 4).saturating_add(cstring_len(&self.full_collection_name)),
-            |n, d| n.saturating_add(d.as_bytes().len()),
-        )
+        (HEADER_LEN + 4)
+            .saturating_add(cstring_len(&self.full_collection_name))
+            .saturating_add(self.documents.as_bytes().len())
     }
 
     /// Appends the whole message, header included, to `buf`.
@@ -44,9 +42,7 @@ impl OpInsert {
             buf.reserve(self.encoded_len().saturating_sub(HEADER_LEN));
             put_u32(buf, self.flags.bits());
             put_cstring(buf, &self.full_collection_name, "fullCollectionName")?;
-            for d in &self.documents {
-                put_document(buf, d);
-            }
+            buf.extend_from_slice(self.documents.as_bytes());
             Ok(())
         })
         .map(drop)

@@ -1,8 +1,11 @@
 //! OP_MSG (2013): flag bits, one body document, any number of document sequences,
 //! and an optional CRC-32C checksum.
 
+use std::collections::HashSet;
+
 use bson::RawDocumentBuf;
 
+use crate::documents::Documents;
 use crate::error::{Result, WireError};
 use crate::flags::wire_flags;
 use crate::header::{Header, OpCode, HEADER_LEN};
@@ -13,6 +16,11 @@ const WHAT: &str = "OP_MSG";
 const KIND_BODY: u8 = 0;
 const KIND_SEQUENCE: u8 = 1;
 const CHECKSUM_LEN: usize = 4;
+
+/// Most document sequences one OP_MSG may carry. Commands use one or two (`bulkWrite`
+/// uses `ops` and `nsInfo`); the bound keeps a peer from filling a message with
+/// millions of empty sequences.
+pub const MAX_DOCUMENT_SEQUENCES: usize = 64;
 
 wire_flags! {
     /// The `flagBits` of OP_MSG. Bits 0-15 are required (a receiver must understand
@@ -44,26 +52,22 @@ pub struct DocumentSequence {
     /// Name of the command argument the documents belong to.
     pub identifier: String,
     /// The documents, in order.
-    pub documents: Vec<RawDocumentBuf>,
+    pub documents: Documents,
 }
 
 impl DocumentSequence {
     /// A sequence named `identifier`.
-    pub fn new(identifier: impl Into<String>, documents: Vec<RawDocumentBuf>) -> Self {
+    pub fn new(identifier: impl Into<String>, documents: impl Into<Documents>) -> Self {
         DocumentSequence {
             identifier: identifier.into(),
-            documents,
+            documents: documents.into(),
         }
     }
 
     /// Size of the section's payload: the size field, the identifier and the documents
     /// (the kind byte excluded).
     fn payload_len(&self) -> usize {
-        self.documents
-            .iter()
-            .fold(4 + cstring_len(&self.identifier), |n, d| {
-                n.saturating_add(d.as_bytes().len())
-            })
+        (4 + cstring_len(&self.identifier)).saturating_add(self.documents.as_bytes().len())
     }
 }
 
@@ -139,11 +143,15 @@ impl OpMsg {
                 "OP_MSG flag bits {unsupported:#06x} are required bits this crate does not define"
             )));
         }
-        for (i, s) in self.sequences.iter().enumerate() {
-            if self.sequences[..i]
-                .iter()
-                .any(|earlier| earlier.identifier == s.identifier)
-            {
+        if self.sequences.len() > MAX_DOCUMENT_SEQUENCES {
+            return Err(WireError::InvalidArgument(format!(
+                "OP_MSG has {} document sequences, more than the {MAX_DOCUMENT_SEQUENCES} allowed",
+                self.sequences.len()
+            )));
+        }
+        let mut seen = HashSet::with_capacity(self.sequences.len());
+        for s in &self.sequences {
+            if !seen.insert(s.identifier.as_str()) {
                 return Err(WireError::InvalidArgument(format!(
                     "OP_MSG document sequence identifier {:?} is used twice",
                     s.identifier
@@ -165,9 +173,7 @@ impl OpMsg {
                     })?;
                 put_i32(buf, size);
                 put_cstring(buf, &s.identifier, "document sequence identifier")?;
-                for d in &s.documents {
-                    put_document(buf, d);
-                }
+                buf.extend_from_slice(s.documents.as_bytes());
             }
             if with_checksum {
                 // Placeholder, so that messageLength counts the checksum.
@@ -242,6 +248,9 @@ fn decode_sections(flags: MsgFlags, bytes: &[u8]) -> Result<OpMsg> {
     let mut r = WireReader::new(bytes, WHAT);
     let mut body = None;
     let mut sequences: Vec<DocumentSequence> = Vec::new();
+    // A set, not a scan of the sequences so far: a scan makes decoding quadratic in
+    // the number of sequences, which a peer chooses.
+    let mut identifiers: HashSet<&str> = HashSet::new();
     if r.is_empty() {
         return Err(r.error("no section"));
     }
@@ -254,17 +263,21 @@ fn decode_sections(flags: MsgFlags, bytes: &[u8]) -> Result<OpMsg> {
                 }
             }
             KIND_SEQUENCE => {
-                let sequence = decode_sequence(&mut r)?;
-                if sequences
-                    .iter()
-                    .any(|s| s.identifier == sequence.identifier)
-                {
+                if sequences.len() == MAX_DOCUMENT_SEQUENCES {
                     return Err(r.error(format_args!(
-                        "document sequence identifier {:?} appears twice",
-                        sequence.identifier
+                        "more than {MAX_DOCUMENT_SEQUENCES} document sequences"
                     )));
                 }
-                sequences.push(sequence);
+                let (identifier, documents) = decode_sequence(&mut r)?;
+                if !identifiers.insert(identifier) {
+                    return Err(r.error(format_args!(
+                        "document sequence identifier {identifier:?} appears twice"
+                    )));
+                }
+                sequences.push(DocumentSequence {
+                    identifier: identifier.to_owned(),
+                    documents,
+                });
             }
             other => return Err(r.error(format_args!("unknown payload type {other}"))),
         }
@@ -279,7 +292,7 @@ fn decode_sections(flags: MsgFlags, bytes: &[u8]) -> Result<OpMsg> {
     })
 }
 
-fn decode_sequence(r: &mut WireReader<'_>) -> Result<DocumentSequence> {
+fn decode_sequence<'a>(r: &mut WireReader<'a>) -> Result<(&'a str, Documents)> {
     let announced = r.read_i32("document sequence size")?;
     let payload_len = usize::try_from(announced)
         .ok()
@@ -291,12 +304,9 @@ fn decode_sequence(r: &mut WireReader<'_>) -> Result<DocumentSequence> {
         })?;
     let payload = r.take(payload_len, "document sequence")?;
     let mut s = WireReader::new(payload, WHAT);
-    let identifier = s.read_cstring("document sequence identifier")?.to_owned();
+    let identifier = s.read_cstring("document sequence identifier")?;
     let documents = s.read_documents_to_end("document sequence")?;
-    Ok(DocumentSequence {
-        identifier,
-        documents,
-    })
+    Ok((identifier, documents))
 }
 
 #[cfg(test)]

@@ -1,12 +1,11 @@
 //! OP_REPLY (1): the answer to OP_QUERY and OP_GET_MORE.
 
-use bson::RawDocumentBuf;
-
+use crate::documents::Documents;
 use crate::error::{Result, WireError};
 use crate::flags::wire_flags;
 use crate::header::{OpCode, HEADER_LEN};
 use crate::reader::WireReader;
-use crate::writer::{encode_frame, put_document, put_i32, put_i64, put_u32};
+use crate::writer::{encode_frame, put_i32, put_i64, put_u32};
 
 const WHAT: &str = "OP_REPLY";
 
@@ -35,12 +34,13 @@ pub struct OpReply {
     /// Number of documents; equals `documents.len()` (checked by encode and decode).
     pub number_returned: i32,
     /// The documents.
-    pub documents: Vec<RawDocumentBuf>,
+    pub documents: Documents,
 }
 
 impl OpReply {
     /// A reply carrying `documents`, no cursor, no flag.
-    pub fn new(documents: Vec<RawDocumentBuf>) -> Result<Self> {
+    pub fn new(documents: impl Into<Documents>) -> Result<Self> {
+        let documents = documents.into();
         let number_returned = count_as_i32(documents.len())?;
         Ok(OpReply {
             flags: ReplyFlags::EMPTY,
@@ -53,11 +53,7 @@ impl OpReply {
 
     /// Size of the encoded message, header included.
     pub fn encoded_len(&self) -> usize {
-        self.documents
-            .iter()
-            .fold(HEADER_LEN + 4 + 8 + 4 + 4, |n, d| {
-                n.saturating_add(d.as_bytes().len())
-            })
+        (HEADER_LEN + 4 + 8 + 4 + 4).saturating_add(self.documents.as_bytes().len())
     }
 
     /// Appends the whole message, header included, to `buf`. Fails with
@@ -76,9 +72,7 @@ impl OpReply {
             put_i64(buf, self.cursor_id);
             put_i32(buf, self.starting_from);
             put_i32(buf, self.number_returned);
-            for d in &self.documents {
-                put_document(buf, d);
-            }
+            buf.extend_from_slice(self.documents.as_bytes());
             Ok(())
         })
         .map(drop)
@@ -123,7 +117,7 @@ mod tests {
     use bson::rawdoc;
 
     fn reply(n: usize) -> OpReply {
-        let docs = (0..n as i32).map(|i| rawdoc! { "i": i }).collect();
+        let docs: Vec<_> = (0..n as i32).map(|i| rawdoc! { "i": i }).collect();
         let mut r = OpReply::new(docs).unwrap();
         r.flags = ReplyFlags::AWAIT_CAPABLE;
         r.cursor_id = 1 << 40;

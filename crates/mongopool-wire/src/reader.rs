@@ -2,8 +2,9 @@
 //! there, so no length announced by the peer can make the decoder index past the end
 //! or allocate more than it received.
 
-use bson::RawDocumentBuf;
+use bson::{RawDocument, RawDocumentBuf};
 
+use crate::documents::Documents;
 use crate::error::{Result, WireError};
 
 /// Smallest valid BSON document: an int32 length and the terminating NUL.
@@ -82,6 +83,13 @@ impl<'a> WireReader<'a> {
     /// bounds, trailing NUL) is checked here; the elements are checked lazily by
     /// `bson` when the document is read.
     pub(crate) fn read_document(&mut self, field: &str) -> Result<RawDocumentBuf> {
+        let bytes = self.read_document_bytes(field)?;
+        RawDocumentBuf::from_bytes(bytes.to_vec())
+            .map_err(|e| self.error(format_args!("{field}: {e}")))
+    }
+
+    /// The bytes of one document, framing checked, without copying them.
+    fn read_document_bytes(&mut self, field: &str) -> Result<&'a [u8]> {
         let Some(prefix) = self.bytes.get(..4) else {
             return Err(self.error(format_args!(
                 "{field} needs a 4-byte length but only {} bytes remain",
@@ -109,18 +117,20 @@ impl<'a> WireReader<'a> {
         if bytes.last() != Some(&0) {
             return Err(self.error(format_args!("{field} is not NUL-terminated")));
         }
-        RawDocumentBuf::from_bytes(bytes.to_vec())
-            .map_err(|e| self.error(format_args!("{field}: {e}")))
+        RawDocument::from_bytes(bytes).map_err(|e| self.error(format_args!("{field}: {e}")))?;
+        Ok(bytes)
     }
 
-    /// Documents back to back until the bytes run out.
-    pub(crate) fn read_documents_to_end(&mut self, field: &str) -> Result<Vec<RawDocumentBuf>> {
-        // Capacity from what is really there, never from a count the peer announced.
-        let mut docs = Vec::with_capacity((self.remaining() / MIN_DOCUMENT_LEN).min(64));
+    /// Documents back to back until the bytes run out, kept in one buffer: memory is
+    /// their wire size, however many there are.
+    pub(crate) fn read_documents_to_end(&mut self, field: &str) -> Result<Documents> {
+        let all = self.bytes;
+        let mut count = 0usize;
         while !self.is_empty() {
-            docs.push(self.read_document(field)?);
+            self.read_document_bytes(field)?;
+            count += 1;
         }
-        Ok(docs)
+        Ok(Documents::from_checked(all.to_vec(), count))
     }
 
     /// Fails if any byte is left over.
@@ -177,7 +187,7 @@ mod tests {
         let mut r = WireReader::new(&bytes, "T");
         let docs = r.read_documents_to_end("docs").unwrap();
         assert_eq!(docs.len(), 2);
-        assert_eq!(docs[0].get_i32("a").unwrap(), 1);
+        assert_eq!(docs.first().unwrap().get_i32("a").unwrap(), 1);
     }
 
     #[test]

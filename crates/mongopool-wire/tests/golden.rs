@@ -179,7 +179,7 @@ fn expected_message(entry: &Value) -> Message {
             OpInsert {
                 flags: InsertFlags(u32_field(f, "flags")),
                 full_collection_name: str_field(f, "full_collection_name").to_owned(),
-                documents: documents(&f["documents"]),
+                documents: documents(&f["documents"]).into(),
             }
             .into()
         }

@@ -229,3 +229,42 @@ fn fixed_nonce_must_be_printable_ascii_without_commas() {
         );
     }
 }
+
+#[test]
+fn iteration_count_above_the_ceiling_is_refused_before_any_derivation() {
+    // Were the count accepted, deriving the keys would take hours and the test would
+    // time out instead of failing fast.
+    for mechanism in [ScramMechanism::Sha1, ScramMechanism::Sha256] {
+        for count in [
+            u32::MAX,
+            mongopool_wire::scram::DEFAULT_MAX_ITERATION_COUNT + 1,
+        ] {
+            let server_first = format!("r={NONCE}server,s=rQ9ZY3MntBeuP3E1TDVC4w==,i={count}");
+            let message = server_first_error(mechanism, server_first.as_bytes());
+            assert!(message.contains(&count.to_string()), "{message}");
+            assert!(message.contains("maximum"), "{message}");
+        }
+        // A lower, configured ceiling applies too, and the count at it is accepted.
+        let at_ten_thousand = format!("r={NONCE}server,s=rQ9ZY3MntBeuP3E1TDVC4w==,i=10000");
+        let lowered = first(mechanism).with_max_iterations(9_999);
+        assert_eq!(lowered.max_iterations(), 9_999);
+        let message =
+            auth_error(lowered.handle_server_first(at_ten_thousand.as_bytes(), &KeyCache::new()));
+        assert!(message.contains("9999"), "{message}");
+        first(mechanism)
+            .with_max_iterations(10_000)
+            .handle_server_first(at_ten_thousand.as_bytes(), &KeyCache::new())
+            .unwrap();
+    }
+}
+
+#[test]
+fn client_final_debug_hides_the_proof() {
+    let final_step = last();
+    let message = String::from_utf8(final_step.message().to_vec()).unwrap();
+    let proof = message.rsplit_once(",p=").unwrap().1;
+    let shown = format!("{final_step:?}");
+    assert!(!shown.contains(proof), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert!(shown.contains("c=biws"), "{shown}");
+}

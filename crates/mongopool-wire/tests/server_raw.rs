@@ -55,7 +55,7 @@ fn body(decoded: mongopool_wire::Decoded) -> RawDocumentBuf {
         Message::Reply(r) => {
             assert!(!r.flags.contains(ReplyFlags::QUERY_FAILURE));
             assert_eq!(r.number_returned, 1);
-            r.documents.into_iter().next().unwrap()
+            r.documents.first().unwrap().to_owned()
         }
         other => panic!("unexpected reply {other:?}"),
     }

@@ -34,7 +34,7 @@ pub(crate) async fn establish(
     id: u64,
     generation: u32,
 ) -> Result<Connection> {
-    let auth = HandshakeAuth::prepare(options.credential.as_ref(), options.key_cache)?;
+    let auth = HandshakeAuth::prepare(options.credential.as_ref())?;
     let command = hello_command(options, &auth);
     let timeout = options.connect.connect_timeout;
     let establish = async {
@@ -53,7 +53,7 @@ pub(crate) async fn establish(
             }
             Err(e) => return Err(e),
         };
-        let hello = HelloReply::parse(reply)?;
+        let hello = HelloReply::parse_with_ceiling(reply, options.max_message_size_ceiling)?;
         if options.load_balanced && hello.service_id.is_none() {
             return Err(Error::new(ErrorKind::Unsupported {
                 message: NO_LOAD_BALANCING_SUPPORT.into(),

@@ -6,7 +6,8 @@ use bson::{RawBsonRef, RawDocument, RawDocumentBuf};
 use crate::error::{Error, Result};
 // Used when the reply does not carry a limit.
 use mongopool_wire::{
-    DEFAULT_MAX_BSON_OBJECT_SIZE, DEFAULT_MAX_MESSAGE_SIZE_BYTES, DEFAULT_MAX_WRITE_BATCH_SIZE,
+    DEFAULT_MAX_BSON_OBJECT_SIZE, DEFAULT_MAX_MESSAGE_SIZE_BYTES, DEFAULT_MAX_MESSAGE_SIZE_CEILING,
+    DEFAULT_MAX_WRITE_BATCH_SIZE,
 };
 
 /// The server's answer to `hello` / legacy `isMaster`, typed, plus the raw document.
@@ -61,8 +62,26 @@ pub struct HelloReply {
 
 impl HelloReply {
     /// Reads a hello reply. Fields of the wrong type are a protocol error; unknown
-    /// fields are kept in `raw` only.
+    /// fields are kept in `raw` only. The size limits are clamped to
+    /// [`DEFAULT_MAX_MESSAGE_SIZE_CEILING`] (see [`HelloReply::parse_with_ceiling`]).
     pub fn parse(raw: RawDocumentBuf) -> Result<HelloReply> {
+        HelloReply::parse_with_ceiling(raw, DEFAULT_MAX_MESSAGE_SIZE_CEILING)
+    }
+
+    /// [`HelloReply::parse`], believing no `maxMessageSizeBytes` or
+    /// `maxBsonObjectSize` above `ceiling`: the server's limits bound how much the
+    /// client reads and allocates (frames, `uncompressedSize`), so a server announcing
+    /// more gets `ceiling` (the announced values stay in `raw`). A wire version outside
+    /// the i32 range is a protocol error.
+    pub fn parse_with_ceiling(raw: RawDocumentBuf, ceiling: usize) -> Result<HelloReply> {
+        let mut reply = HelloReply::parse_unclamped(raw)?;
+        let limits = reply.limits().clamped(ceiling);
+        reply.max_message_size_bytes = limits.max_message_size_bytes;
+        reply.max_bson_object_size = limits.max_bson_object_size;
+        Ok(reply)
+    }
+
+    fn parse_unclamped(raw: RawDocumentBuf) -> Result<HelloReply> {
         let doc: &RawDocument = &raw;
         let mut reply = HelloReply {
             min_wire_version: 0,
@@ -91,8 +110,8 @@ impl HelloReply {
             let (key, value) = element.map_err(|e| bad("hello reply", e))?;
             let key = key.as_str();
             match key {
-                "minWireVersion" => reply.min_wire_version = int(key, value)? as i32,
-                "maxWireVersion" => reply.max_wire_version = int(key, value)? as i32,
+                "minWireVersion" => reply.min_wire_version = wire_version(key, value)?,
+                "maxWireVersion" => reply.max_wire_version = wire_version(key, value)?,
                 "maxBsonObjectSize" => reply.max_bson_object_size = size(key, value)?,
                 "maxMessageSizeBytes" => reply.max_message_size_bytes = size(key, value)?,
                 "maxWriteBatchSize" => reply.max_write_batch_size = size(key, value)?,
@@ -193,6 +212,13 @@ fn int(key: &str, value: RawBsonRef<'_>) -> Result<i64> {
     }
 }
 
+/// A wire version: an integer in the i32 range (a larger one is not truncated into
+/// some other version).
+fn wire_version(key: &str, value: RawBsonRef<'_>) -> Result<i32> {
+    let n = int(key, value)?;
+    i32::try_from(n).map_err(|_| wrong_type(key, "an integer in the 32-bit range"))
+}
+
 fn size(key: &str, value: RawBsonRef<'_>) -> Result<usize> {
     let n = int(key, value)?;
     usize::try_from(n).map_err(|_| wrong_type(key, "a non-negative integer"))
@@ -268,6 +294,37 @@ mod tests {
         assert_eq!(r.max_bson_object_size, 16 * 1024 * 1024);
         assert_eq!(r.max_message_size_bytes, 48_000_000);
         assert!(!r.supports_op_msg() && r.supports_legacy_writes());
+    }
+
+    #[test]
+    fn absurd_limits_are_clamped_and_wire_versions_must_fit_i32() {
+        let absurd = rawdoc! {
+            "maxWireVersion": 21_i32, "maxMessageSizeBytes": i64::MAX,
+            "maxBsonObjectSize": 1_i64 << 40, "maxWriteBatchSize": 5_i32, "ok": 1,
+        };
+        let r = HelloReply::parse(absurd.clone()).unwrap();
+        assert_eq!(r.max_message_size_bytes, 48_000_000);
+        assert_eq!(r.max_bson_object_size, 48_000_000);
+        assert_eq!(r.max_write_batch_size, 5);
+        assert_eq!(r.raw, absurd);
+        let r = HelloReply::parse_with_ceiling(absurd, 1_000_000).unwrap();
+        assert_eq!(r.limits().max_message_size_bytes, 1_000_000);
+        // A smaller announced limit stays as it is.
+        let small = rawdoc! { "maxMessageSizeBytes": 1000_i32, "ok": 1 };
+        assert_eq!(
+            HelloReply::parse(small).unwrap().max_message_size_bytes,
+            1000
+        );
+        // 2^32 + 21 would truncate to 21 as i32.
+        for key in ["maxWireVersion", "minWireVersion"] {
+            for v in [(1_i64 << 32) + 21, i64::from(i32::MIN) - 1] {
+                let mut raw = rawdoc! { "ok": 1 };
+                raw.append(<&bson::raw::CStr>::try_from(key).unwrap(), v);
+                let err = HelloReply::parse(raw).unwrap_err();
+                assert!(err.is_protocol(), "{key} {v}: {err}");
+                assert!(err.to_string().contains(key), "{err}");
+            }
+        }
     }
 
     #[test]

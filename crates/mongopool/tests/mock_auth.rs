@@ -29,6 +29,14 @@ fn logging_in(credential: Credential) -> ConnectionOptions {
         .unwrap()
 }
 
+fn plain_without_tls(credential: Credential) -> ConnectionOptions {
+    ConnectionOptions::builder()
+        .credential(Some(credential))
+        .allow_plain_without_tls(true)
+        .build()
+        .unwrap()
+}
+
 fn names(requests: &[Request]) -> Vec<&str> {
     requests
         .iter()
@@ -93,9 +101,10 @@ async fn plain_sends_user_and_password_in_one_sasl_start_on_external() {
     let server = MockServer::start(Behavior::modern().auth(plain.clone()))
         .await
         .unwrap();
+    // The mock speaks plain TCP: PLAIN must be allowed without TLS explicitly.
     let conn = connect_with(
         &server,
-        &logging_in(credential(Some(AuthMechanism::Plain), "secret")),
+        &plain_without_tls(credential(Some(AuthMechanism::Plain), "secret")),
     )
     .await
     .unwrap();
@@ -113,7 +122,7 @@ async fn plain_sends_user_and_password_in_one_sasl_start_on_external() {
 
     let err = connect_with(
         &server,
-        &logging_in(credential(Some(AuthMechanism::Plain), "wrong")),
+        &plain_without_tls(credential(Some(AuthMechanism::Plain), "wrong")),
     )
     .await
     .unwrap_err();
@@ -369,23 +378,31 @@ async fn no_mechanism_and_a_server_listing_sha256_logs_in_speculatively_with_sha
     );
 }
 
+/// Used to log in with MONGODB-CR by itself (a downgrade anyone in the middle could
+/// force by claiming an old wire version); now MONGODB-CR must be asked for.
 #[tokio::test]
-async fn no_mechanism_below_wire_version_3_logs_in_with_mongodb_cr() {
+async fn no_mechanism_below_wire_version_3_is_refused_not_downgraded_to_mongodb_cr() {
     let cr = MongoCrServer::new("alice", "secret");
     let scram = ScramServer::new(ScramMechanism::Sha1, "alice", "secret");
     let server = MockServer::start(Behavior::legacy(2).auth(cr.clone()).auth(scram.clone()))
         .await
         .unwrap();
-    let conn = connect_with(&server, &logging_in(credential(None, "secret")))
+    let err = connect_with(&server, &logging_in(credential(None, "secret")))
         .await
-        .unwrap();
-    assert_eq!(conn.hello().max_wire_version, 2);
-    assert_eq!(cr.logins(), 1);
+        .unwrap_err();
+    assert!(err.is_authentication(), "{err:?}");
+    assert!(err.to_string().contains("MONGODB-CR"), "{err}");
+    assert_eq!(cr.logins(), 0);
     assert_eq!(scram.stats(), ScramStats::default());
-    assert_eq!(
-        names(&after_handshake(server.journal())),
-        vec!["getnonce", "authenticate"]
-    );
+    assert!(after_handshake(server.journal()).is_empty());
+    // Asked for by name, it still works.
+    connect_with(
+        &server,
+        &logging_in(credential(Some(AuthMechanism::MongoDbCr), "secret")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cr.logins(), 1);
 }
 
 #[tokio::test]

@@ -355,7 +355,7 @@ async fn send_message_then_receive_message_reads_the_reply() {
     let Message::Reply(reply) = decoded.message else {
         panic!("expected OP_REPLY: {decoded:?}")
     };
-    assert_eq!(reply.documents[0].get_f64("ok").unwrap(), 1.0);
+    assert_eq!(reply.documents.first().unwrap().get_f64("ok").unwrap(), 1.0);
     assert!(conn.is_usable());
 }
 

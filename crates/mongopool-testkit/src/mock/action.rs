@@ -15,6 +15,14 @@ pub enum Action {
     /// Send these bytes exactly as they are (garbage, a made-up header announcing an
     /// absurd length, ...), then go on reading requests.
     Raw(Vec<u8>),
+    /// Send these bytes, a whole frame as a hostile server would make it, with the
+    /// header's `responseTo` (bytes 8..12) set to the request's id, so that only the
+    /// rest of the frame is wrong.
+    RawAnswer(Vec<u8>),
+    /// Send these bytes (with `responseTo` set as for [`Action::RawAnswer`]) one byte
+    /// at a time, waiting this long (tokio time) before each: a reply that takes for
+    /// ever to arrive.
+    Trickle(Vec<u8>, Duration),
     /// Send nothing and go on reading requests (legacy writes, moreToCome).
     Nothing,
     /// Close the connection without sending anything.

@@ -28,6 +28,9 @@ enum Step {
     Sleep(Duration),
     Send(Reply),
     SendRaw(Vec<u8>),
+    /// A frame whose `responseTo` is set to the request's id before sending; with a
+    /// delay, one byte at a time.
+    SendAnswer(Vec<u8>, Option<Duration>),
     SendHalf(Reply),
     Close,
 }
@@ -36,6 +39,8 @@ fn flatten(action: Action, steps: &mut Vec<Step>) {
     match action {
         Action::Reply(r) => steps.push(Step::Send(r)),
         Action::Raw(bytes) => steps.push(Step::SendRaw(bytes)),
+        Action::RawAnswer(bytes) => steps.push(Step::SendAnswer(bytes, None)),
+        Action::Trickle(bytes, every) => steps.push(Step::SendAnswer(bytes, Some(every))),
         Action::Nothing => {}
         Action::HangUp => steps.push(Step::Close),
         Action::HalfThenHangUp(r) => steps.push(Step::SendHalf(r)),
@@ -134,6 +139,23 @@ where
             }
             Step::Close => return Ok(Some(ClosedBy::HangUp)),
             Step::SendRaw(bytes) => (bytes, None, false),
+            Step::SendAnswer(mut bytes, every) => {
+                if let Some(field) = bytes.get_mut(8..12) {
+                    field.copy_from_slice(&request.request_id.to_le_bytes());
+                }
+                match every {
+                    None => (bytes, Some(request.request_id), false),
+                    Some(every) => {
+                        for byte in &bytes {
+                            tokio::time::sleep(every).await;
+                            if let Some(by) = write(stream, std::slice::from_ref(byte)).await? {
+                                return Ok(Some(by));
+                            }
+                        }
+                        (Vec::new(), Some(request.request_id), false)
+                    }
+                }
+            }
             Step::Send(reply) => {
                 let id = shared.next_reply_id.fetch_add(1, Ordering::Relaxed);
                 let (frame, response_to) = encode(&reply, request, id, previous_reply)?;

@@ -12,7 +12,7 @@ use super::credential::ScramClient;
 use super::key_cache::KeyCache;
 use super::mechanism::ScramMechanism;
 use super::message::{escape_username, parse_server_final, parse_server_first};
-use super::MIN_ITERATION_COUNT;
+use super::{DEFAULT_MAX_ITERATION_COUNT, MIN_ITERATION_COUNT};
 use crate::error::{Result, WireError};
 
 /// GS2 header of a client that does not support channel binding. The auth spec requires
@@ -33,6 +33,8 @@ pub struct ClientFirst {
     client_nonce: String,
     /// `n,,n=<escaped user>,r=<nonce>`.
     message: String,
+    /// The largest iteration count accepted from the server.
+    max_iterations: u32,
 }
 
 impl ClientFirst {
@@ -46,7 +48,22 @@ impl ClientFirst {
             prepared_password: client.prepared_password().to_owned(),
             client_nonce,
             message,
+            max_iterations: DEFAULT_MAX_ITERATION_COUNT,
         }
+    }
+
+    /// Accepts iteration counts up to `max` instead of
+    /// [`DEFAULT_MAX_ITERATION_COUNT`](super::DEFAULT_MAX_ITERATION_COUNT): a server
+    /// asking for more is refused before any key derivation.
+    #[must_use]
+    pub fn with_max_iterations(mut self, max: u32) -> Self {
+        self.max_iterations = max;
+        self
+    }
+
+    /// The largest iteration count this conversation accepts.
+    pub fn max_iterations(&self) -> u32 {
+        self.max_iterations
     }
 
     /// The mechanism of this conversation (its [`name`](ScramMechanism::name) goes in
@@ -74,7 +91,8 @@ impl ClientFirst {
     /// Errors ([`WireError::Authentication`]): the server returned `e=...`; the message
     /// is malformed (not UTF-8, attributes missing or out of order, bad salt base64, bad
     /// number); the server nonce does not start with the client nonce or adds nothing to
-    /// it; the iteration count is below [`MIN_ITERATION_COUNT`].
+    /// it; the iteration count is below [`MIN_ITERATION_COUNT`] or above
+    /// [`ClientFirst::max_iterations`].
     pub fn handle_server_first(self, server_first: &[u8], cache: &KeyCache) -> Result<ClientFinal> {
         let server = parse_server_first(server_first)?;
         if !server.nonce.starts_with(&self.client_nonce)
@@ -89,6 +107,13 @@ impl ClientFirst {
                 "the server asked for {} PBKDF2 iterations, fewer than the minimum of \
                  {MIN_ITERATION_COUNT}",
                 server.iterations
+            )));
+        }
+        if server.iterations > self.max_iterations {
+            return Err(WireError::Authentication(format!(
+                "the server asked for {} PBKDF2 iterations, more than the maximum of {} \
+                 (a hostile server can make each login cost hours of CPU)",
+                server.iterations, self.max_iterations
             )));
         }
 
@@ -176,9 +201,15 @@ impl ClientFinal {
 
 impl fmt::Debug for ClientFinal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The proof (`p=`) stands in for the password: anyone who sees it can replay
+        // this login. Only what comes before it is shown.
+        let without_proof = self
+            .message
+            .rsplit_once(",p=")
+            .map_or("", |(before, _)| before);
         f.debug_struct("ClientFinal")
             .field("mechanism", &self.mechanism)
-            .field("message", &self.message)
+            .field("message", &format_args!("{without_proof},p=<redacted>"))
             .finish_non_exhaustive()
     }
 }

@@ -52,3 +52,14 @@ pub use mechanism::ScramMechanism;
 /// The fewest PBKDF2 iterations a server may ask for. The auth spec requires refusing
 /// fewer, so that a man in the middle cannot downgrade the cost of cracking the password.
 pub const MIN_ITERATION_COUNT: u32 = 4096;
+
+/// The largest PBKDF2 iteration count a client accepts unless told otherwise
+/// ([`ClientFirst::with_max_iterations`]).
+///
+/// The server chooses the count, so a hostile or compromised server (or anyone in the
+/// middle of a non-TLS connection) could ask for `i=4294967295`: hours of CPU per
+/// login. MongoDB's defaults are 10 000 (SHA-1) and 15 000 (SHA-256); OWASP's 2023
+/// advice for PBKDF2-HMAC-SHA256 is 600 000. One million leaves room for an
+/// administrator who follows that advice and then some, while bounding one
+/// derivation to about a second of one core.
+pub const DEFAULT_MAX_ITERATION_COUNT: u32 = 1_000_000;

@@ -128,7 +128,7 @@ pub fn op_reply() -> impl Strategy<Value = OpReply> {
             cursor_id,
             starting_from,
             number_returned: documents.len() as i32,
-            documents,
+            documents: documents.into(),
         })
 }
 
@@ -141,7 +141,7 @@ pub fn message() -> impl Strategy<Value = Message> {
             Message::Insert(OpInsert {
                 flags: InsertFlags(f),
                 full_collection_name: ns,
-                documents,
+                documents: documents.into(),
             })
         }),
         (namespace(), any::<u32>(), document(), document()).prop_map(|(ns, f, s, u)| {

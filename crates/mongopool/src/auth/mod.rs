@@ -4,6 +4,7 @@
 
 mod legacy_cr;
 mod plain;
+mod policy;
 pub(crate) mod scram;
 mod x509;
 
@@ -11,14 +12,16 @@ use std::collections::BTreeMap;
 
 use bson::raw::cstr;
 use bson::{RawDocument, RawDocumentBuf};
-use mongopool_wire::scram::{KeyCache, ScramMechanism};
+use mongopool_wire::scram::ScramMechanism;
 
 use crate::connection::{CommandOptions, Connection};
 use crate::credential::{AuthMechanism, Credential};
 use crate::error::{Error, ErrorKind, Result};
+pub(crate) use policy::AuthPolicy;
 use scram::ScramStart;
 
-/// Wire versions below this predate SCRAM (MongoDB 3.0): MONGODB-CR is the default.
+/// Wire versions below this predate SCRAM (MongoDB 3.0): such a server knows only
+/// MONGODB-CR, which is used only when the credential names it.
 const SCRAM_MIN_WIRE_VERSION: i32 = 3;
 
 pub(crate) fn auth_error(mechanism: &str, code: Option<i32>, message: String) -> Error {
@@ -55,7 +58,6 @@ pub(crate) async fn auth_command(
 pub(crate) struct HandshakeAuth {
     negotiate_for: Option<String>,
     speculative: Option<Speculative>,
-    cache: &'static KeyCache,
 }
 
 enum Speculative {
@@ -65,14 +67,10 @@ enum Speculative {
 
 impl HandshakeAuth {
     /// Prepares the hello's auth fields for `credential` (none without one).
-    pub(crate) fn prepare(
-        credential: Option<&Credential>,
-        cache: &'static KeyCache,
-    ) -> Result<HandshakeAuth> {
+    pub(crate) fn prepare(credential: Option<&Credential>) -> Result<HandshakeAuth> {
         let mut auth = HandshakeAuth {
             negotiate_for: None,
             speculative: None,
-            cache,
         };
         let Some(cred) = credential else {
             return Ok(auth);
@@ -131,16 +129,16 @@ impl HandshakeAuth {
             return Ok(());
         };
         let answer = conn.hello().speculative_authenticate.clone();
-        let mechanism = resolve_mechanism(cred, conn);
+        let mechanism = resolve_mechanism(cred, conn)?;
         match (self.speculative, answer) {
             (Some(Speculative::Scram(start)), Some(answer))
                 if mechanism == scram_auth_mechanism(start.first.mechanism()) =>
             {
-                start.run(conn, Some(answer), self.cache).await?;
+                start.run(conn, Some(answer)).await?;
             }
             // X.509 succeeded inside the hello: nothing left to do.
             (Some(Speculative::X509(_)), Some(_)) => {}
-            _ => run_mechanism(conn, cred, &mechanism, self.cache).await?,
+            _ => run_mechanism(conn, cred, &mechanism).await?,
         }
         conn.authset_mut()
             .insert(cred.resolved_source().to_owned(), cred.clone());
@@ -163,28 +161,43 @@ fn scram_auth_mechanism(mechanism: ScramMechanism) -> AuthMechanism {
 }
 
 /// The mechanism to use: the credential's, else SCRAM-SHA-256 when the server
-/// listed it for the user, else SCRAM-SHA-1; MONGODB-CR before SCRAM existed.
-fn resolve_mechanism(cred: &Credential, conn: &Connection) -> AuthMechanism {
+/// listed it for the user, else SCRAM-SHA-1.
+fn resolve_mechanism(cred: &Credential, conn: &Connection) -> Result<AuthMechanism> {
     if let Some(m) = &cred.mechanism {
-        return *m;
+        return Ok(*m);
     }
     let hello = conn.hello();
-    if hello.max_wire_version < SCRAM_MIN_WIRE_VERSION {
-        return AuthMechanism::MongoDbCr;
-    }
-    match &hello.sasl_supported_mechs {
+    refuse_downgrade(hello.max_wire_version)?;
+    Ok(match &hello.sasl_supported_mechs {
         Some(mechs) if mechs.iter().any(|m| m == ScramMechanism::Sha256.name()) => {
             AuthMechanism::ScramSha256
         }
         _ => AuthMechanism::ScramSha1,
+    })
+}
+
+/// A server that claims to predate SCRAM would get MONGODB-CR (an MD5 challenge) if
+/// the client chose it by itself; anyone in the middle of a non-TLS connection can
+/// make that claim. So the client never does: MONGODB-CR only when asked for.
+fn refuse_downgrade(max_wire_version: i32) -> Result<()> {
+    if max_wire_version < SCRAM_MIN_WIRE_VERSION {
+        return Err(auth_error(
+            "SCRAM-SHA-1",
+            None,
+            format!(
+                "the server says it predates SCRAM (maxWireVersion {max_wire_version}); \
+                 MONGODB-CR is never chosen automatically: ask for it with \
+                 authMechanism=MONGODB-CR if this server really is that old"
+            ),
+        ));
     }
+    Ok(())
 }
 
 async fn run_mechanism(
     conn: &mut Connection,
     cred: &Credential,
     mechanism: &AuthMechanism,
-    cache: &'static KeyCache,
 ) -> Result<()> {
     let source = cred.resolved_source();
     let user = cred.username.as_deref().unwrap_or("");
@@ -193,11 +206,14 @@ async fn run_mechanism(
         AuthMechanism::ScramSha1 | AuthMechanism::ScramSha256 => {
             let m = scram_mechanism(Some(mechanism));
             ScramStart::new(m, user, password, source)?
-                .run(conn, None, cache)
+                .run(conn, None)
                 .await
         }
         AuthMechanism::MongoDbX509 => x509::authenticate(conn, cred).await,
-        AuthMechanism::Plain => plain::authenticate(conn, source, user, password).await,
+        AuthMechanism::Plain => {
+            conn.auth_policy().check_plain(conn.is_tls())?;
+            plain::authenticate(conn, source, user, password).await
+        }
         AuthMechanism::MongoDbCr => legacy_cr::authenticate(conn, source, user, password).await,
         other => Err(Error::configuration(format!(
             "authentication mechanism {} is not supported by mongopool",
@@ -217,7 +233,7 @@ impl Connection {
             Some(mechanism) => mechanism,
             None => self.negotiate_mechanism(credential).await?,
         };
-        run_mechanism(self, credential, &mechanism, KeyCache::global()).await?;
+        run_mechanism(self, credential, &mechanism).await?;
         self.authset_mut()
             .insert(credential.resolved_source().to_owned(), credential.clone());
         Ok(())
@@ -279,9 +295,7 @@ impl Connection {
     /// user: the handshake's `saslSupportedMechs` was about the handshake's user
     /// (or nobody), not necessarily this one.
     async fn negotiate_mechanism(&mut self, credential: &Credential) -> Result<AuthMechanism> {
-        if self.hello().max_wire_version < SCRAM_MIN_WIRE_VERSION {
-            return Ok(AuthMechanism::MongoDbCr);
-        }
+        refuse_downgrade(self.hello().max_wire_version)?;
         let user = format!(
             "{}.{}",
             credential.resolved_source(),

@@ -3,9 +3,9 @@
 use bson::raw::cstr;
 use bson::spec::BinarySubtype;
 use bson::{rawdoc, Binary, RawBinaryRef, RawDocument, RawDocumentBuf};
-use mongopool_wire::scram::{ClientFinal, ClientFirst, KeyCache, ScramClient, ScramMechanism};
+use mongopool_wire::scram::{ClientFinal, ClientFirst, ScramClient, ScramMechanism};
 
-use super::{auth_command, auth_error};
+use super::{auth_command, auth_error, policy};
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 
@@ -56,8 +56,8 @@ impl ScramStart {
         self,
         conn: &mut Connection,
         first_reply: Option<RawDocumentBuf>,
-        cache: &'static KeyCache,
     ) -> Result<()> {
+        let policy = conn.auth_policy();
         let mechanism = self.first.mechanism();
         let name = mechanism.name();
         let reply = match first_reply {
@@ -65,15 +65,21 @@ impl ScramStart {
             None => auth_command(conn, &self.source, &self.sasl_start(false), name).await?,
         };
         let (conversation_id, payload, _) = read_sasl_reply(&reply, name)?;
-        // PBKDF2 runs here on a cache miss (thousands of HMAC rounds, more if the
-        // server asks for more): keep it off the async worker threads.
-        let first = self.first;
+        // PBKDF2 runs here on a cache miss (thousands of HMAC rounds, as many as the
+        // server asks up to the ceiling): keep it off the async worker threads. A
+        // blocking job cannot be cancelled, so one whose login timed out runs on: the
+        // permit it holds bounds how many such jobs exist at once.
+        let first = self.first.with_max_iterations(policy.max_scram_iterations);
         let payload = payload.to_vec();
-        let final_step: ClientFinal =
-            tokio::task::spawn_blocking(move || first.handle_server_first(&payload, cache))
-                .await
-                .map_err(|e| auth_error(name, None, format!("key derivation failed: {e}")))?
-                .map_err(|e| auth_error(name, None, e.to_string()))?;
+        let permit = policy::pbkdf2_permit().await;
+        let cache = policy.key_cache;
+        let final_step: ClientFinal = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            first.handle_server_first(&payload, cache)
+        })
+        .await
+        .map_err(|e| auth_error(name, None, format!("key derivation failed: {e}")))?
+        .map_err(|e| auth_error(name, None, e.to_string()))?;
         let cmd = sasl_continue(&conversation_id, final_step.message());
         let reply = auth_command(conn, &self.source, &cmd, name).await?;
         let (conversation_id, payload, mut done) = read_sasl_reply(&reply, name)?;

@@ -162,7 +162,11 @@ impl Connection {
         let interrupt = self.interrupt.clone();
         let result = Self::interruptible(interrupt, async {
             let frame = self.stream.read_frame().await?;
-            let decoded = Message::decode(&frame, self.hello.max_message_size_bytes)?;
+            let decoded = Message::decode_reply(
+                &frame,
+                self.hello.max_message_size_bytes,
+                self.compressor.as_ref(),
+            )?;
             if decoded.header.response_to != request_id {
                 return Err(wrong_response_to(request_id, decoded.header.response_to));
             }
@@ -249,6 +253,8 @@ impl Connection {
         }
         let expects_reply =
             !matches!(message, Message::Msg(m) if m.flags.contains(MsgFlags::MORE_TO_COME));
+        let exhaust_allowed =
+            matches!(message, Message::Msg(m) if m.flags.contains(MsgFlags::EXHAUST_ALLOWED));
         self.broken = Some(Broken::Abandoned);
         let interrupt = self.interrupt.clone();
         let result = Self::interruptible(interrupt, async {
@@ -256,7 +262,15 @@ impl Connection {
             if !expects_reply {
                 return Ok(None);
             }
-            self.read_reply(request_id).await.map(Some)
+            let reply = self.read_reply(request_id).await?;
+            // moreToCome on a reply means more replies follow, unasked: only an
+            // exhaust request may get that; otherwise the next caller would read them.
+            if reply.more_to_come && !exhaust_allowed {
+                return Err(Error::protocol(
+                    "the reply has moreToCome set, but the request did not allow exhaust",
+                ));
+            }
+            Ok(Some(reply))
         })
         .await;
         self.write_buf = buf;
@@ -278,7 +292,11 @@ impl Connection {
     /// one named in the error otherwise) and takes out its document.
     pub(crate) async fn read_reply_to(&mut self, accepted: &[i32]) -> Result<Reply> {
         let frame = self.stream.read_frame().await?;
-        let decoded = Message::decode(&frame, self.hello.max_message_size_bytes)?;
+        let decoded = Message::decode_reply(
+            &frame,
+            self.hello.max_message_size_bytes,
+            self.compressor.as_ref(),
+        )?;
         if !accepted.contains(&decoded.header.response_to) {
             let expected = accepted.first().copied().unwrap_or(0);
             return Err(wrong_response_to(expected, decoded.header.response_to));
@@ -315,7 +333,7 @@ pub(crate) fn reply_document(decoded: Decoded) -> Result<Reply> {
         }),
         Message::Reply(reply) => {
             let query_failure = reply.flags.contains(ReplyFlags::QUERY_FAILURE);
-            let Some(document) = reply.documents.into_iter().next() else {
+            let Some(document) = reply.documents.first().map(|d| d.to_owned()) else {
                 return Err(Error::protocol("OP_REPLY to a command carries no document"));
             };
             if query_failure {

@@ -48,7 +48,12 @@ impl Connection {
             });
         }
         if options.check {
-            check_command_reply(&reply.document, &options.allowable_errors)?;
+            if let Err(e) = check_command_reply(&reply.document, &options.allowable_errors) {
+                if reply.more_to_come {
+                    self.break_exhaust();
+                }
+                return Err(e);
+            }
         }
         Ok(reply.document)
     }
@@ -77,14 +82,19 @@ impl Connection {
             self.read_reply_to(&[ids.previous_reply, ids.request]),
         )
         .await;
-        let reply = self
-            .settle(result)
-            .inspect_err(|_| self.exhaust_request = None)?;
+        let reply = self.settle(result).inspect_err(|_| self.break_exhaust())?;
         self.exhaust_request = reply.more_to_come.then_some(ExhaustIds {
             request: ids.request,
             previous_reply: reply.request_id,
         });
         Ok(Some(reply.document))
+    }
+
+    /// Any error inside an exhaust stream ends the connection: the server may still
+    /// be sending the stream's replies, which no later caller must read as its own.
+    fn break_exhaust(&mut self) {
+        self.exhaust_request = None;
+        self.broken.get_or_insert(Broken::Closed);
     }
 
     /// Whether an exhaust stream is still being read.

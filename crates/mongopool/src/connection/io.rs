@@ -34,6 +34,10 @@ impl FramedStream {
         }
     }
 
+    pub(crate) fn is_tls(&self) -> bool {
+        self.inner.get_ref().is_tls()
+    }
+
     pub(crate) fn is_peer_closed(&mut self) -> bool {
         // Bytes already buffered that nobody asked for mean the stream is out of step.
         !self.inner.buffer().is_empty() || !self.inner.get_mut().probe().is_usable()

@@ -106,6 +106,8 @@ pub struct Connection {
     interrupt: Option<InterruptSignal>,
     /// Credentials this connection is logged in with, by source database.
     authset: BTreeMap<String, Credential>,
+    /// How it may log in (key cache, SCRAM iteration ceiling, PLAIN without TLS).
+    auth_policy: crate::auth::AuthPolicy,
     write_buf: Vec<u8>,
 }
 
@@ -162,6 +164,7 @@ impl Connection {
             awaiting_reply: false,
             interrupt: None,
             authset: BTreeMap::new(),
+            auth_policy: options.auth_policy,
             write_buf: Vec::new(),
         }
     }
@@ -263,6 +266,15 @@ impl Connection {
 
     pub(crate) fn authset_mut(&mut self) -> &mut BTreeMap<String, Credential> {
         &mut self.authset
+    }
+
+    pub(crate) fn auth_policy(&self) -> crate::auth::AuthPolicy {
+        self.auth_policy
+    }
+
+    /// Whether the stream is TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.stream.is_tls()
     }
 
     fn check_usable(&self) -> Result<()> {

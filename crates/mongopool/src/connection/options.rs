@@ -7,6 +7,7 @@ use bson::RawDocumentBuf;
 use mongopool_wire::scram::KeyCache;
 use mongopool_wire::Compressor;
 
+use crate::auth::AuthPolicy;
 use crate::client_metadata::ClientMetadata;
 use crate::connect::ConnectOptions;
 use crate::connection_string::ConnectionString;
@@ -24,7 +25,8 @@ pub struct ConnectionOptions {
     pub(crate) compressors: Vec<Compressor>,
     pub(crate) credential: Option<Credential>,
     pub(crate) load_balanced: bool,
-    pub(crate) key_cache: &'static KeyCache,
+    pub(crate) auth_policy: AuthPolicy,
+    pub(crate) max_message_size_ceiling: usize,
 }
 
 impl Default for ConnectionOptions {
@@ -129,6 +131,9 @@ pub struct ConnectionOptionsBuilder {
     credential: Option<Credential>,
     load_balanced: bool,
     no_key_cache: bool,
+    max_scram_iterations: Option<u32>,
+    allow_plain_without_tls: bool,
+    max_message_size_ceiling: Option<usize>,
 }
 
 impl ConnectionOptionsBuilder {
@@ -185,6 +190,32 @@ impl ConnectionOptionsBuilder {
         self
     }
 
+    /// The largest PBKDF2 iteration count a server may ask for in a SCRAM login; a
+    /// server asking for more is refused before any key derivation. Defaults to
+    /// [`mongopool_wire::scram::DEFAULT_MAX_ITERATION_COUNT`] (1,000,000; MongoDB
+    /// uses 10,000 for SCRAM-SHA-1 and 15,000 for SCRAM-SHA-256).
+    pub fn max_scram_iterations(mut self, max: u32) -> Self {
+        self.max_scram_iterations = Some(max);
+        self
+    }
+
+    /// Lets PLAIN (LDAP) logins send the password over a connection without TLS.
+    /// Defaults to false: such a login fails with an authentication error instead.
+    pub fn allow_plain_without_tls(mut self, allow: bool) -> Self {
+        self.allow_plain_without_tls = allow;
+        self
+    }
+
+    /// The most the client believes of the server's `maxMessageSizeBytes` (and
+    /// `maxBsonObjectSize`): larger announced limits are clamped to this before they
+    /// bound frames, `uncompressedSize` and decompression buffers. Defaults to
+    /// [`mongopool_wire::DEFAULT_MAX_MESSAGE_SIZE_CEILING`] (48,000,000, what every
+    /// MongoDB server announces).
+    pub fn max_message_size_ceiling(mut self, ceiling: usize) -> Self {
+        self.max_message_size_ceiling = Some(ceiling);
+        self
+    }
+
     /// Checks the options: the app name's length, the credential (unsupported
     /// mechanisms fail here, not at first use), and the TLS files, which are read
     /// now and once.
@@ -208,12 +239,21 @@ impl ConnectionOptionsBuilder {
             compressors: self.compressors,
             credential: self.credential,
             load_balanced: self.load_balanced,
-            key_cache: if self.no_key_cache {
-                static DISABLED: OnceLock<KeyCache> = OnceLock::new();
-                DISABLED.get_or_init(KeyCache::disabled)
-            } else {
-                KeyCache::global()
+            auth_policy: AuthPolicy {
+                key_cache: if self.no_key_cache {
+                    static DISABLED: OnceLock<KeyCache> = OnceLock::new();
+                    DISABLED.get_or_init(KeyCache::disabled)
+                } else {
+                    KeyCache::global()
+                },
+                max_scram_iterations: self
+                    .max_scram_iterations
+                    .unwrap_or(mongopool_wire::scram::DEFAULT_MAX_ITERATION_COUNT),
+                allow_plain_without_tls: self.allow_plain_without_tls,
             },
+            max_message_size_ceiling: self
+                .max_message_size_ceiling
+                .unwrap_or(mongopool_wire::DEFAULT_MAX_MESSAGE_SIZE_CEILING),
         })
     }
 }

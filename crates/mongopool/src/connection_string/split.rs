@@ -36,12 +36,20 @@ pub(super) struct RawParts {
     pub misplaced_user_info: bool,
 }
 
-/// User name and password of the user info.
-#[derive(Debug)]
+/// User name and password of the user info. `Debug` does not show the password.
 pub(super) struct UserInfo {
     pub username: String,
     /// `None` when there is no ':'; `Some("")` for `user:@host`.
     pub password: Option<String>,
+}
+
+impl std::fmt::Debug for UserInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserInfo")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Splits and decodes `uri`.
@@ -279,5 +287,16 @@ mod tests {
             let msg = format!("{err} {err:?}");
             assert!(!msg.contains(":c") && !msg.contains("c/d"), "{uri}: {msg}");
         }
+    }
+
+    #[test]
+    fn user_info_debug_hides_the_password() {
+        let raw = split("mongodb://alice:hunter2secret@h/db").unwrap();
+        let shown = format!("{raw:?}");
+        assert!(!shown.contains("hunter2secret"), "{shown}");
+        assert!(
+            shown.contains("alice") && shown.contains("<redacted>"),
+            "{shown}"
+        );
     }
 }

@@ -72,7 +72,7 @@ pub fn insert(
     let message = Message::Insert(OpInsert {
         flags: InsertFlags::EMPTY,
         full_collection_name: format!("{db}.{coll}"),
-        documents,
+        documents: documents.into(),
     });
     finish(message, max_doc_size, db, acknowledged)
 }

@@ -72,6 +72,7 @@ struct Config {
     iterations: u32,
     extra_empty_step: bool,
     wrong_server_signature: bool,
+    foreign_nonce: bool,
     server_first_error: Option<String>,
     server_final_error: Option<String>,
     speculative: bool,
@@ -120,6 +121,7 @@ impl ScramServer {
                 iterations: 4096,
                 extra_empty_step: false,
                 wrong_server_signature: false,
+                foreign_nonce: false,
                 server_first_error: None,
                 server_final_error: None,
                 speculative: true,
@@ -157,6 +159,13 @@ impl ScramServer {
     /// password, or a man in the middle).
     pub fn wrong_server_signature(mut self) -> Self {
         self.config.wrong_server_signature = true;
+        self
+    }
+
+    /// Send a server nonce that does not start with the client's (a man in the middle
+    /// replaying another conversation).
+    pub fn foreign_nonce(mut self) -> Self {
+        self.config.foreign_nonce = true;
         self
     }
 
@@ -234,7 +243,11 @@ impl ScramServer {
         if let Some(error) = &self.config.server_first_error {
             return Some(sasl_reply(id, false, format!("e={error}")));
         }
-        let nonce = format!("{client_nonce}{}", BASE64.encode(fresh_nonce(18)));
+        let nonce = if self.config.foreign_nonce {
+            BASE64.encode(fresh_nonce(42))
+        } else {
+            format!("{client_nonce}{}", BASE64.encode(fresh_nonce(18)))
+        };
         let server_first = format!(
             "r={nonce},s={},i={}",
             BASE64.encode(&self.config.salt),
