@@ -186,7 +186,10 @@ impl Compressor {
                     .len()
                     .saturating_mul(ZLIB_MAX_RATIO)
                     .saturating_add(64);
-                let mut out = Vec::with_capacity(uncompressed_size.min(reachable));
+                // Plus the one byte that tells a stream too long, so that reading it
+                // does not double the buffer.
+                let mut out =
+                    Vec::with_capacity(uncompressed_size.min(reachable).saturating_add(1));
                 // One byte more than expected, to notice a stream that is too long
                 // without inflating all of it.
                 let limit = u64::try_from(uncompressed_size)
