@@ -135,7 +135,8 @@ async fn hello_round_trip(
     message.encode(request_id, 0, &mut buf)?;
     framed.write_all(&buf).await?;
     let frame = framed.read_frame().await?;
-    let decoded = Message::decode(&frame, DEFAULT_MAX_MESSAGE_SIZE_BYTES)?;
+    // No compressor is agreed before the hello's reply: a compressed one is refused.
+    let decoded = Message::decode_reply(&frame, DEFAULT_MAX_MESSAGE_SIZE_BYTES, None)?;
     if decoded.header.response_to != request_id {
         return Err(Error::protocol(format!(
             "hello reply answers request {}, but request {request_id} was sent",
