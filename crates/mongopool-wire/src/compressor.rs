@@ -236,6 +236,7 @@ fn unavailable(c: &Compressor) -> WireError {
     ))
 }
 
+#[cfg(any(feature = "snappy", feature = "zlib", feature = "zstd"))]
 fn compression_error(name: &str, e: impl std::fmt::Display) -> WireError {
     WireError::Compression(format!("{name}: {e}"))
 }
