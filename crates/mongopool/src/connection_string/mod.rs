@@ -72,15 +72,6 @@ impl ConnectionString {
     /// (for the application to supply); [`Credential::validate`] requires it.
     pub fn parse(uri: &str) -> Result<Self> {
         let raw = split::split(uri)?;
-        // An '@' after the hosts and none before them: the user info holds an
-        // unescaped '/' or '?', so what follows it (the "hosts", the option names) may
-        // be pieces of the password. Refuse before any of it is quoted or logged.
-        if raw.misplaced_user_info {
-            return Err(Error::configuration(
-                "the connection string has an '@' after its hosts and none before them; if \
-                 the user name or password contains '/', '?' or '@', percent-encode it",
-            ));
-        }
         let mut parser = OptionParser::default();
         for (key, value) in &raw.options {
             parser.apply(key, value)?;

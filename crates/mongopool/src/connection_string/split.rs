@@ -74,6 +74,15 @@ pub(super) fn split(uri: &str) -> Result<RawParts> {
             "the user name or password contains an unescaped '/': percent-encode it as %2F",
         ));
     }
+    // An '@' after the hosts and none before them: the user info holds an unescaped
+    // '/' or '?', so what follows it (the "hosts", the database, the option names) may
+    // be pieces of the password. Refuse before any of it is quoted or logged.
+    if user_info.is_none() && tail.contains('@') {
+        return Err(Error::configuration(
+            "the connection string has an '@' after its hosts and none before them; if the \
+             user name or password contains '/', '?' or '@', percent-encode it",
+        ));
+    }
     if host_info.is_empty() {
         return Err(missing_host(authority, path));
     }
