@@ -211,6 +211,14 @@ impl ConnectionOptionsBuilder {
     /// bound frames, `uncompressedSize` and decompression buffers. Defaults to
     /// [`mongopool_wire::DEFAULT_MAX_MESSAGE_SIZE_CEILING`] (48,000,000, what every
     /// MongoDB server announces).
+    ///
+    /// What one reply can cost, whatever the server sends: the frame (at most the
+    /// ceiling; its buffer grows as bytes arrive, so up to twice what arrived while it
+    /// grows), a decompressed body (at most the ceiling) for OP_COMPRESSED, and the
+    /// decoded documents, held in one buffer as large as their wire bytes
+    /// ([`mongopool_wire::Documents`]). Measured worst case, a reply of 4 million empty
+    /// documents: 2.7 to 3.5 times the wire size at peak, the mock server's copy of the
+    /// reply included (`tests/hostile_server.rs`).
     pub fn max_message_size_ceiling(mut self, ceiling: usize) -> Self {
         self.max_message_size_ceiling = Some(ceiling);
         self
