@@ -76,7 +76,7 @@ pub enum ErrorKind {
         waited_ms: u64,
         /// In a load-balanced pool, the connections in use by purpose (cursors,
         /// transactions, other operations), as the load balancer spec asks.
-        in_use: Option<crate::pool::InUseByPurpose>,
+        in_use: Option<crate::checkout_purpose::InUseByPurpose>,
     },
     /// The pool was cleared while this checkout waited or this connection was in use.
     PoolCleared {

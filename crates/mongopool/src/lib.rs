@@ -24,6 +24,7 @@
 
 pub mod address;
 pub mod auth;
+mod checkout_purpose;
 pub mod client_metadata;
 pub mod connect;
 pub mod connection;
@@ -33,6 +34,7 @@ pub mod error;
 pub mod events;
 mod handshake;
 pub mod hello_reply;
+mod interrupt;
 pub mod mongo_pool;
 pub mod pool;
 pub mod read_preference;
@@ -42,6 +44,7 @@ mod time_limit;
 pub mod tls;
 
 pub use address::ServerAddress;
+pub use checkout_purpose::{CheckoutPurpose, InUseByPurpose};
 pub use connect::{connect, ConnectOptions};
 pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};
@@ -49,10 +52,10 @@ pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{CmapEvent, CmapEventHandler};
 pub use hello_reply::HelloReply;
+pub use interrupt::InterruptSignal;
 pub use mongo_pool::{MongoConnector, MongoPool};
 pub use pool::{
-    ConnectContext, Connector, InterruptSignal, Pool, PoolOptions, PoolStats, Poolable,
-    PooledConnection,
+    ConnectContext, Connector, Pool, PoolOptions, PoolStats, Poolable, PooledConnection,
 };
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
 pub use stream::{with_socket_timeout, Liveness, Stream};

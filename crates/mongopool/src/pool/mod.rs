@@ -40,11 +40,9 @@ mod connector;
 mod establish;
 mod event_sink;
 mod inner;
-mod interrupt;
 mod maintenance;
 mod options;
 mod pooled;
-mod purpose;
 mod slots;
 mod state;
 mod stats;
@@ -54,15 +52,18 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use connector::{ConnectContext, Connector, Poolable};
-pub use interrupt::InterruptSignal;
 pub use options::{PoolOptions, PoolOptionsBuilder};
 pub use pooled::PooledConnection;
-pub use purpose::{CheckoutPurpose, InUseByPurpose};
 pub use stats::{CheckoutFailureCounts, ClosedCounts, PoolStats};
 
 use crate::address::ServerAddress;
+// The interrupt signal and checkout purposes live below both the pool and the
+// connection; the pool's files name them through these.
+use crate::checkout_purpose as purpose;
 use crate::error::{Error, Result};
+use crate::interrupt;
 use inner::PoolInner;
+use purpose::CheckoutPurpose;
 
 /// Locks a mutex, ignoring poisoning: the pool's state is consistent between statements
 /// that can panic, and a panicking event handler never holds a lock.
@@ -138,7 +139,7 @@ impl<C: Connector> Pool<C> {
     /// every waiting checkout at once with
     /// [`ErrorKind::PoolCleared`](crate::ErrorKind::PoolCleared) (naming `cause`). Emits
     /// `PoolCleared` unless the pool was already paused. With `interrupt_in_use`, also
-    /// fires the [`InterruptSignal`] of every connection in use or being established
+    /// fires the [`InterruptSignal`](crate::InterruptSignal) of every connection in use or being established
     /// and closes the in-use ones at once (reason `stale`). Does nothing on a closed pool.
     ///
     /// A load-balanced pool ([`PoolOptions::load_balanced`]) is never cleared that way:
