@@ -219,15 +219,12 @@ async fn a_restart_brings_a_new_process_id_on_the_same_port() {
     let sim = three_members(&backend).await;
     let before = hello(&sim, 1).await;
     let old_process = sim.process_id(1).unwrap();
-    let tv = sim.topology_version(1).unwrap();
-    let mut waiting = WireClient::connect(sim.address(1)).await.unwrap();
-    waiting
-        .send("admin", awaitable(&tv, 60_000), MsgFlags::EMPTY)
-        .await
-        .unwrap();
+    let mut open = WireClient::connect(sim.address(1)).await.unwrap();
+    let ping = open.command("admin", doc! {"ping": 1}).await.unwrap();
+    assert_eq!(ping.ok(), 1.0);
     sim.restart(1).await.unwrap();
     assert!(
-        timeout(PATIENCE, waiting.closed()).await.unwrap(),
+        timeout(PATIENCE, open.closed()).await.unwrap(),
         "a restart closes open connections"
     );
     let after = hello(&sim, 1).await;
