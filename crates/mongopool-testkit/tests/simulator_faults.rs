@@ -143,3 +143,40 @@ async fn shutdown_closes_every_connection() {
     }
     assert_eq!(sim.stats(0).connections_open, 0);
 }
+
+#[tokio::test]
+async fn garbage_closes_the_connection_and_the_node_lives_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let backend = TestServer::start().expect("start secantusd-rs");
+    let sim = set(&backend).await;
+    // A header announcing 2 GB, then a frame that is no message at all.
+    for garbage in [
+        [0xff_u8, 0xff, 0xff, 0x7f, 1, 0, 0, 0].to_vec(),
+        [
+            20_u8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0x39, 0x30, 0, 0, 1, 2, 3, 4,
+        ]
+        .to_vec(),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(sim.address(0))
+            .await
+            .unwrap();
+        stream.write_all(&garbage).await.unwrap();
+        let mut rest = Vec::new();
+        let read = timeout(PATIENCE, stream.read_to_end(&mut rest))
+            .await
+            .unwrap();
+        assert!(
+            read.is_err() || rest.is_empty(),
+            "answered garbage: {rest:?}"
+        );
+    }
+    let mut client = WireClient::connect(sim.address(0)).await.unwrap();
+    assert_eq!(
+        client
+            .command("admin", doc! {"hello": 1})
+            .await
+            .unwrap()
+            .ok(),
+        1.0
+    );
+}

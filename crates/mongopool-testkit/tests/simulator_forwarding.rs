@@ -123,6 +123,7 @@ async fn a_secondary_reads_only_with_secondary_ok() {
     assert_eq!(ping.ok(), 1.0);
     let stats = sim.stats(1);
     assert_eq!((stats.reads_refused, stats.commands_forwarded), (1, 2));
+    assert_eq!(stats.reads_accepted, 1);
 
     let mut arbiter = WireClient::connect(sim.address(2)).await.unwrap();
     let refused = arbiter
@@ -203,4 +204,58 @@ async fn a_missing_backend_fails_the_start() {
     assert!(error.to_string().contains("is not there"), "{error}");
     let empty = Simulator::replica_set("rs0").start(address).await;
     assert!(empty.is_err());
+}
+
+#[tokio::test]
+async fn an_exhaust_get_more_streams_through_the_node() {
+    let backend = TestServer::start().expect("start secantusd-rs");
+    let sim = set(&backend).await;
+    let mut client = WireClient::connect(sim.address(0)).await.unwrap();
+    let documents: Vec<Document> = (0..5).map(|i| doc! {"_id": i}).collect();
+    let insert = client
+        .command("sim", doc! {"insert": "many", "documents": documents})
+        .await
+        .unwrap();
+    assert_eq!(insert.ok(), 1.0, "{:?}", insert.document);
+    let find = client
+        .command("sim", doc! {"find": "many", "batchSize": 1})
+        .await
+        .unwrap();
+    let cursor = find
+        .document
+        .get_document("cursor")
+        .unwrap()
+        .get_i64("id")
+        .unwrap();
+    assert_ne!(cursor, 0);
+    let id = client
+        .send(
+            "sim",
+            doc! {"getMore": cursor, "collection": "many", "batchSize": 1},
+            MsgFlags::EXHAUST_ALLOWED,
+        )
+        .await
+        .unwrap();
+    let mut replies = 0;
+    let mut seen = 1;
+    loop {
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(20), client.receive())
+            .await
+            .expect("the stream goes on")
+            .unwrap();
+        assert_eq!(reply.ok(), 1.0, "{:?}", reply.document);
+        // Passed through as the backend chains them (SecantusDB answers the request
+        // in every reply; mongod answers the reply before): either is the client's.
+        assert!(reply.response_to == id || replies > 0, "{reply:?}");
+        replies += 1;
+        let batch = reply.document.get_document("cursor").unwrap();
+        seen += batch.get_array("nextBatch").unwrap().len();
+        if !reply.more_to_come {
+            break;
+        }
+    }
+    assert_eq!(seen, 5);
+    // The connection is usable again after the stream.
+    let ping = client.command("admin", doc! {"ping": 1}).await.unwrap();
+    assert_eq!(ping.ok(), 1.0);
 }

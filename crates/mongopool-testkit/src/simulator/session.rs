@@ -138,8 +138,10 @@ async fn forward(
         ),
     };
     bump(&node.counters.commands_forwarded);
-    if kind == CommandKind::Write {
-        bump(&node.counters.writes_accepted);
+    match kind {
+        CommandKind::Write => bump(&node.counters.writes_accepted),
+        CommandKind::Read => bump(&node.counters.reads_accepted),
+        _ => {}
     }
     node.sim.note_activity();
     connection.send(frame).await.map_err(|_| Closed)?;

@@ -18,6 +18,8 @@ pub struct NodeStats {
     pub writes_accepted: u64,
     /// Write commands refused with 10107 NotWritablePrimary.
     pub writes_refused: u64,
+    /// Reads (find, aggregate, getMore, count, ...) forwarded.
+    pub reads_accepted: u64,
     /// Reads refused (13435 without secondaryOk, 13436 on an arbiter or ghost).
     pub reads_refused: u64,
     /// Hello / isMaster replies sent (each reply of an exhaust stream counts).
@@ -38,6 +40,7 @@ pub(crate) struct Counters {
     pub(crate) commands_forwarded: AtomicU64,
     pub(crate) writes_accepted: AtomicU64,
     pub(crate) writes_refused: AtomicU64,
+    pub(crate) reads_accepted: AtomicU64,
     pub(crate) reads_refused: AtomicU64,
     pub(crate) hellos: AtomicU64,
     pub(crate) awaited_hellos: AtomicU64,
@@ -85,6 +88,7 @@ impl Counters {
             commands_forwarded: get(&self.commands_forwarded),
             writes_accepted: get(&self.writes_accepted),
             writes_refused: get(&self.writes_refused),
+            reads_accepted: get(&self.reads_accepted),
             reads_refused: get(&self.reads_refused),
             hellos: get(&self.hellos),
             awaited_hellos: get(&self.awaited_hellos),
