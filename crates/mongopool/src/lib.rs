@@ -39,6 +39,7 @@ pub mod read_preference;
 pub mod reply_check;
 pub mod stream;
 pub mod tls;
+pub mod topology;
 
 pub use address::ServerAddress;
 pub use connect::{connect, ConnectOptions};
@@ -56,3 +57,7 @@ pub use pool::{
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
 pub use stream::{with_socket_timeout, Liveness, Stream};
 pub use tls::{TlsConfig, TlsOptions};
+pub use topology::{
+    SdamEvent, SdamEventHandler, SelectionCriteria, ServerDescription, ServerType,
+    TopologyDescription, TopologySettings, TopologyType,
+};
