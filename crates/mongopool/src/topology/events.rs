@@ -133,7 +133,7 @@ pub fn change_events(old: &TopologyDescription, new: &TopologyDescription) -> Ve
     let mut events = Vec::new();
     for s in new.servers() {
         if let Some(before) = old.server(&s.address) {
-            if !before.same_as(s) {
+            if !before.same_as(s) && !only_possible_primary_hint(before, s) {
                 events.push(SdamEvent::ServerDescriptionChanged {
                     address: s.address.clone(),
                     previous: Box::new(before.clone()),
@@ -163,6 +163,22 @@ pub fn change_events(old: &TopologyDescription, new: &TopologyDescription) -> Ve
         });
     }
     events
+}
+
+/// Unknown → PossiblePrimary is a hint from another member, not news from the server
+/// itself: multi-threaded clients treat the two types alike, so no event (the spec's
+/// monitoring tests show the hint only inside the topology description).
+fn only_possible_primary_hint(before: &ServerDescription, after: &ServerDescription) -> bool {
+    use super::server_type::ServerType::{PossiblePrimary, Unknown};
+    let mut unhinted = after.clone();
+    if matches!(
+        (before.server_type, after.server_type),
+        (Unknown, PossiblePrimary) | (PossiblePrimary, Unknown)
+    ) {
+        unhinted.server_type = before.server_type;
+        return before.same_as(&unhinted);
+    }
+    false
 }
 
 /// The events of closing a topology: ServerClosed per server, the change to an empty

@@ -5,6 +5,7 @@ use std::time::Duration;
 use bson::{Bson, RawDocumentBuf};
 use mongopool::topology::{
     ServerDescription, ServerType, TopologyDescription, TopologySettings, TopologyType,
+    CLIENT_MAX_WIRE_VERSION,
 };
 use mongopool::{ReadPreference, ReadPreferenceMode, ServerAddress};
 use serde_json::Value;
@@ -76,14 +77,15 @@ pub fn server(v: &Value) -> Result<ServerDescription, String> {
             sd.tags.insert(k.clone(), val.to_owned());
         }
     }
-    if let Some(w) = v.get("maxWireVersion") {
-        sd.max_wire_version = Some(
-            w.as_i64()
-                .and_then(|w| i32::try_from(w).ok())
-                .ok_or("bad maxWireVersion")?,
-        );
-        sd.min_wire_version = Some(0);
-    }
+    // The files describe servers the client can talk to; only some give a wire version.
+    sd.min_wire_version = Some(0);
+    sd.max_wire_version = Some(match v.get("maxWireVersion") {
+        Some(w) => w
+            .as_i64()
+            .and_then(|w| i32::try_from(w).ok())
+            .ok_or("bad maxWireVersion")?,
+        None => CLIENT_MAX_WIRE_VERSION,
+    });
     if let Some(lw) = v.get("lastWrite") {
         let lw = to_document(lw)?;
         sd.last_write_date = match lw.get("lastWriteDate") {
