@@ -101,6 +101,13 @@ pub enum ErrorKind {
         /// What was wrong.
         message: String,
     },
+    /// No server matched the selection criteria before `serverSelectionTimeoutMS` ran
+    /// out, or the topology cannot be used (incompatible wire versions). The message
+    /// lists every known server with its type, round trip time and last error.
+    ServerSelection {
+        /// What was asked for, and what the topology looked like.
+        message: String,
+    },
     /// The operation is not possible on this connection or server (e.g. a legacy write
     /// to a server that no longer accepts legacy opcodes).
     Unsupported {
@@ -326,6 +333,11 @@ impl Error {
         matches!(&*self.kind, ErrorKind::Protocol { .. })
     }
 
+    /// Server selection failed (nothing suitable in time, or an incompatible topology).
+    pub fn is_server_selection(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::ServerSelection { .. })
+    }
+
     /// After this error, the connection it happened on must not be reused.
     pub fn closes_connection(&self) -> bool {
         self.is_network() || self.is_protocol()
@@ -391,6 +403,9 @@ impl fmt::Display for Error {
             ErrorKind::Configuration { message } => write!(f, "invalid configuration: {message}"),
             ErrorKind::Protocol { message } => write!(f, "protocol violation: {message}"),
             ErrorKind::Unsupported { message } => write!(f, "not supported: {message}"),
+            ErrorKind::ServerSelection { message } => {
+                write!(f, "server selection failed: {message}")
+            }
         }
     }
 }

@@ -40,6 +40,7 @@ pub mod reply_check;
 pub mod stream;
 mod time_limit;
 pub mod tls;
+pub mod topology;
 
 pub use address::ServerAddress;
 pub use connect::{connect, ConnectOptions};
@@ -57,3 +58,7 @@ pub use pool::{
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
 pub use stream::{with_socket_timeout, Liveness, Stream};
 pub use tls::{TlsConfig, TlsOptions};
+pub use topology::{
+    SdamEvent, SdamEventHandler, SelectionCriteria, ServerDescription, ServerType,
+    TopologyDescription, TopologySettings, TopologyType,
+};
