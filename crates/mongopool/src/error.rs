@@ -28,6 +28,12 @@ pub struct Error {
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// The `cause` of the [`ErrorKind::PoolCleared`] error of a pool that was never marked
+/// ready: it is paused, not cleared, and its message says so.
+pub(crate) const POOL_NEVER_READIED: &str = "paused; it was never marked ready (a Client \
+    readies each server's pool after the server's first successful check; a bare Pool \
+    needs Pool::ready)";
+
 /// The kinds of [`Error`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -394,6 +400,9 @@ impl fmt::Display for Error {
                  (waited {waited_ms} ms for a connection to {address})"
             ),
             ErrorKind::PoolCleared { address, cause } => match cause {
+                Some(cause) if cause == POOL_NEVER_READIED => {
+                    write!(f, "connection pool for {address} is {cause}")
+                }
                 Some(cause) => write!(f, "connection pool for {address} was cleared: {cause}"),
                 None => write!(f, "connection pool for {address} was cleared"),
             },

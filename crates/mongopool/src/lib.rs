@@ -24,6 +24,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod client;
 pub mod client_metadata;
 pub mod connect;
 pub mod connection;
@@ -43,6 +44,7 @@ pub mod tls;
 pub mod topology;
 
 pub use address::ServerAddress;
+pub use client::{Client, ClientConnection};
 pub use connect::{connect, ConnectOptions};
 pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};

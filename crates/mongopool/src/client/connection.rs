@@ -131,7 +131,10 @@ impl DerefMut for ClientConnection {
 /// a load balancer) gets `$readPreference`; a direct connection to anything else gets
 /// secondaryOk so that a secondary answers; a replica set member gets the mode (which
 /// the connection sends as `$readPreference` unless it is primary).
-fn command_options(server: &SelectedServer, read_preference: Option<&ReadPreference>) -> CommandOptions {
+fn command_options(
+    server: &SelectedServer,
+    read_preference: Option<&ReadPreference>,
+) -> CommandOptions {
     let mut options = CommandOptions::default();
     let Some(rp) = read_preference else {
         return options;

@@ -34,3 +34,18 @@ pub use settings::{
 };
 pub use topology_version::TopologyVersion;
 pub use update::SYSTEM_OVERLOADED_LABEL;
+
+// The async runtime (helper `runtime`): monitors, pools per server, selection that
+// waits, SRV polling.
+mod monitor;
+pub mod rtt;
+mod runtime;
+pub mod runtime_log;
+pub mod srv_poller;
+pub mod stats;
+#[allow(clippy::module_inception)]
+mod topology;
+
+pub use srv_poller::SrvSource;
+pub use stats::{ServerStats, TopologyStats};
+pub use topology::{SelectedServer, Topology, TopologyOptions, TopologyWatch};

@@ -138,7 +138,10 @@ impl TopologyInner {
     /// The current generation of `address`'s pool, if the server is known.
     pub(crate) fn pool_generation(&self, address: &ServerAddress) -> Option<u32> {
         let state = lock(&self.state);
-        state.servers.get(address).map(|s| s.pool.stats().generation)
+        state
+            .servers
+            .get(address)
+            .map(|s| s.pool.stats().generation)
     }
 
     /// Asks every monitor for a check now (a selection found nothing suitable).
@@ -154,8 +157,11 @@ impl TopologyInner {
     /// Each server's pool and round trip times, for stats.
     pub(crate) fn server_runtime(
         &self,
-    ) -> Vec<(ServerAddress, MongoPool, Option<(Option<std::time::Duration>, std::time::Duration)>)>
-    {
+    ) -> Vec<(
+        ServerAddress,
+        MongoPool,
+        Option<(Option<std::time::Duration>, std::time::Duration)>,
+    )> {
         let state = lock(&self.state);
         state
             .servers
@@ -277,12 +283,14 @@ impl TopologyInner {
                 }
             }
             TopologyAction::RequestImmediateCheck(address) => {
-                if let Some(monitor) = state.servers.get(&address).and_then(|s| s.monitor.as_ref()) {
+                if let Some(monitor) = state.servers.get(&address).and_then(|s| s.monitor.as_ref())
+                {
                     monitor.request_check();
                 }
             }
             TopologyAction::CancelMonitorCheck(address) => {
-                if let Some(monitor) = state.servers.get(&address).and_then(|s| s.monitor.as_ref()) {
+                if let Some(monitor) = state.servers.get(&address).and_then(|s| s.monitor.as_ref())
+                {
                     monitor.cancel_check();
                 }
             }

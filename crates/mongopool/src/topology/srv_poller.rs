@@ -137,7 +137,10 @@ fn valid_hosts(srv_host: &str, lookup: &SrvLookup) -> Vec<ServerAddress> {
     for (target, port) in &lookup.targets {
         match check_srv_target(srv_host, target) {
             Ok(()) => {
-                let host = target.strip_suffix('.').unwrap_or(target).to_ascii_lowercase();
+                let host = target
+                    .strip_suffix('.')
+                    .unwrap_or(target)
+                    .to_ascii_lowercase();
                 let address = ServerAddress::tcp(host, *port);
                 if !hosts.contains(&address) {
                     hosts.push(address);

@@ -40,7 +40,11 @@ pub struct ServerStats {
 impl TopologyStats {
     pub(crate) fn collect(
         description: &TopologyDescription,
-        runtime: Vec<(ServerAddress, MongoPool, Option<(Option<Duration>, Duration)>)>,
+        runtime: Vec<(
+            ServerAddress,
+            MongoPool,
+            Option<(Option<Duration>, Duration)>,
+        )>,
     ) -> TopologyStats {
         let servers = description
             .servers()

@@ -139,7 +139,11 @@ impl Topology {
             .description
             .servers()
             .position(|s| &s.address == address)?;
-        snapshot.handles.get(index)?.as_ref().map(|h| h.pool.clone())
+        snapshot
+            .handles
+            .get(index)?
+            .as_ref()
+            .map(|h| h.pool.clone())
     }
 
     /// Selects a server for `criteria`, waiting up to `serverSelectionTimeoutMS`

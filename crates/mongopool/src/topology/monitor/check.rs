@@ -5,7 +5,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use bson::raw::cstr;
-use bson::{RawDocumentBuf, RawDocument};
+use bson::{RawDocument, RawDocumentBuf};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -84,11 +84,9 @@ impl Monitor {
                 .connection
                 .as_ref()
                 .is_some_and(Connection::is_exhausting);
-            let network_error_after_known = description
-                .error
-                .as_ref()
-                .is_some_and(Error::is_network)
-                && previous_type != ServerType::Unknown;
+            let network_error_after_known =
+                description.error.as_ref().is_some_and(Error::is_network)
+                    && previous_type != ServerType::Unknown;
             previous_type = description.server_type;
             let Some(sink) = self.sink.upgrade() else {
                 break;
@@ -161,8 +159,9 @@ impl Monitor {
                     .get_document("topologyVersion")
                     .ok()
                     .map(RawDocument::to_owned);
-                let description = ServerDescription::from_hello(address.clone(), &reply, rtt.0, now_ms())
-                    .with_min_round_trip_time(Some(rtt.1));
+                let description =
+                    ServerDescription::from_hello(address.clone(), &reply, rtt.0, now_ms())
+                        .with_min_round_trip_time(Some(rtt.1));
                 self.report(SdamEvent::ServerHeartbeatSucceeded {
                     address,
                     awaited,
@@ -204,14 +203,18 @@ impl Monitor {
         };
         if connection.is_exhausting() {
             let sink = self.sink.clone();
-            report_to(&sink, SdamEvent::ServerHeartbeatStarted {
-                address: config.address.clone(),
-                awaited: true,
-            });
+            report_to(
+                &sink,
+                SdamEvent::ServerHeartbeatStarted {
+                    address: config.address.clone(),
+                    awaited: true,
+                },
+            );
             let next = within(config.awaited_timeout(), &config.address, async {
-                connection.next_exhaust_reply().await?.ok_or_else(|| {
-                    Error::protocol("the hello stream ended without a last reply")
-                })
+                connection
+                    .next_exhaust_reply()
+                    .await?
+                    .ok_or_else(|| Error::protocol("the hello stream ended without a last reply"))
             })
             .await;
             return (true, next.map(|reply| (reply, None)));
@@ -227,12 +230,16 @@ impl Monitor {
         match (&self.topology_version, config.streaming_allowed) {
             (Some(version), true) => {
                 command.append(cstr!("topologyVersion"), version.clone());
-                let max_await = i64::try_from(config.heartbeat_frequency.as_millis()).unwrap_or(i64::MAX);
+                let max_await =
+                    i64::try_from(config.heartbeat_frequency.as_millis()).unwrap_or(i64::MAX);
                 command.append(cstr!("maxAwaitTimeMS"), max_await);
-                report_to(&sink, SdamEvent::ServerHeartbeatStarted {
-                    address: config.address.clone(),
-                    awaited: true,
-                });
+                report_to(
+                    &sink,
+                    SdamEvent::ServerHeartbeatStarted {
+                        address: config.address.clone(),
+                        awaited: true,
+                    },
+                );
                 let reply = within(
                     config.awaited_timeout(),
                     &config.address,
@@ -242,10 +249,13 @@ impl Monitor {
                 (true, reply.map(|reply| (reply, None)))
             }
             _ => {
-                report_to(&sink, SdamEvent::ServerHeartbeatStarted {
-                    address: config.address.clone(),
-                    awaited: false,
-                });
+                report_to(
+                    &sink,
+                    SdamEvent::ServerHeartbeatStarted {
+                        address: config.address.clone(),
+                        awaited: false,
+                    },
+                );
                 let start = Instant::now();
                 let reply = within(
                     config.check_timeout(),

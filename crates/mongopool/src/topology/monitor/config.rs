@@ -84,10 +84,12 @@ mod tests {
     #[test]
     fn faas_platforms_are_detected() {
         assert!(!running_on_faas(|_| None));
-        assert!(running_on_faas(|k| (k == "AWS_EXECUTION_ENV")
-            .then(|| "AWS_Lambda_java8".into())));
-        assert!(!running_on_faas(|k| (k == "AWS_EXECUTION_ENV")
-            .then(|| "EC2".into())));
+        assert!(running_on_faas(
+            |k| (k == "AWS_EXECUTION_ENV").then(|| "AWS_Lambda_java8".into())
+        ));
+        assert!(!running_on_faas(
+            |k| (k == "AWS_EXECUTION_ENV").then(|| "EC2".into())
+        ));
         assert!(running_on_faas(|k| (k == "VERCEL").then(|| "1".into())));
     }
 
