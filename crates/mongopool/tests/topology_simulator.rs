@@ -194,3 +194,47 @@ async fn three_mongos_are_discovered_and_a_killed_one_is_left_out() {
     assert_eq!(after[1] + after[2] - before[1] - before[2], 20);
     client.close().await;
 }
+
+#[tokio::test]
+async fn secondary_preferred_falls_back_to_the_primary_and_returns_after_restarts() {
+    let backend = backend().await;
+    let sim = three_members(&backend).await;
+    let uri = format!(
+        "mongodb://{}/?replicaSet=rs0&heartbeatFrequencyMS=500",
+        sim.hosts()
+    );
+    let client = Client::connect(&uri).await.unwrap();
+    let all = [
+        (sim.host(0), ServerType::RsPrimary),
+        (sim.host(1), ServerType::RsSecondary),
+        (sim.host(2), ServerType::RsSecondary),
+    ];
+    wait_for_types(&client, &all).await;
+    let preferred = ReadPreference::with_mode(ReadPreferenceMode::SecondaryPreferred);
+    let read = rawdoc! {"find": "things"};
+    client.command("sim", &read, &preferred).await.unwrap();
+    assert_eq!(sim.stats(0).reads_accepted, 0, "a secondary was there");
+
+    sim.kill(1).await.unwrap();
+    sim.kill(2).await.unwrap();
+    wait_for_types(
+        &client,
+        &[
+            (sim.host(1), ServerType::Unknown),
+            (sim.host(2), ServerType::Unknown),
+        ],
+    )
+    .await;
+    client.command("sim", &read, &preferred).await.unwrap();
+    assert_eq!(sim.stats(0).reads_accepted, 1, "fell back to the primary");
+
+    sim.restart(1).await.unwrap();
+    sim.restart(2).await.unwrap();
+    wait_for_types(&client, &all).await;
+    let before = sim.stats(1).reads_accepted + sim.stats(2).reads_accepted;
+    client.command("sim", &read, &preferred).await.unwrap();
+    let after = sim.stats(1).reads_accepted + sim.stats(2).reads_accepted;
+    assert_eq!(after, before + 1, "restarted secondaries are used again");
+    assert_eq!(sim.stats(0).reads_accepted, 1);
+    client.close().await;
+}
