@@ -28,6 +28,12 @@ pub struct Error {
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// The `cause` of the [`ErrorKind::PoolCleared`] error of a pool that was never marked
+/// ready: it is paused, not cleared, and its message says so.
+pub(crate) const POOL_NEVER_READIED: &str = "paused; it was never marked ready (a Client \
+    readies each server's pool after the server's first successful check; a bare Pool \
+    needs Pool::ready)";
+
 /// The kinds of [`Error`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -99,6 +105,13 @@ pub enum ErrorKind {
     /// an absurd length, a bad checksum). The connection is closed.
     Protocol {
         /// What was wrong.
+        message: String,
+    },
+    /// No server matched the selection criteria before `serverSelectionTimeoutMS` ran
+    /// out, or the topology cannot be used (incompatible wire versions). The message
+    /// lists every known server with its type, round trip time and last error.
+    ServerSelection {
+        /// What was asked for, and what the topology looked like.
         message: String,
     },
     /// The operation is not possible on this connection or server (e.g. a legacy write
@@ -326,6 +339,11 @@ impl Error {
         matches!(&*self.kind, ErrorKind::Protocol { .. })
     }
 
+    /// Server selection failed (nothing suitable in time, or an incompatible topology).
+    pub fn is_server_selection(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::ServerSelection { .. })
+    }
+
     /// After this error, the connection it happened on must not be reused.
     pub fn closes_connection(&self) -> bool {
         self.is_network() || self.is_protocol()
@@ -382,6 +400,9 @@ impl fmt::Display for Error {
                  (waited {waited_ms} ms for a connection to {address})"
             ),
             ErrorKind::PoolCleared { address, cause } => match cause {
+                Some(cause) if cause == POOL_NEVER_READIED => {
+                    write!(f, "connection pool for {address} is {cause}")
+                }
                 Some(cause) => write!(f, "connection pool for {address} was cleared: {cause}"),
                 None => write!(f, "connection pool for {address} was cleared"),
             },
@@ -391,6 +412,9 @@ impl fmt::Display for Error {
             ErrorKind::Configuration { message } => write!(f, "invalid configuration: {message}"),
             ErrorKind::Protocol { message } => write!(f, "protocol violation: {message}"),
             ErrorKind::Unsupported { message } => write!(f, "not supported: {message}"),
+            ErrorKind::ServerSelection { message } => {
+                write!(f, "server selection failed: {message}")
+            }
         }
     }
 }

@@ -25,6 +25,7 @@
 pub mod address;
 pub mod auth;
 mod checkout_purpose;
+pub mod client;
 pub mod client_metadata;
 pub mod connect;
 pub mod connection;
@@ -42,9 +43,11 @@ pub mod reply_check;
 pub mod stream;
 mod time_limit;
 pub mod tls;
+pub mod topology;
 
 pub use address::ServerAddress;
 pub use checkout_purpose::{CheckoutPurpose, InUseByPurpose};
+pub use client::{Client, ClientConnection};
 pub use connect::{connect, ConnectOptions};
 pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};
@@ -60,3 +63,7 @@ pub use pool::{
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
 pub use stream::{with_socket_timeout, Liveness, Stream};
 pub use tls::{TlsConfig, TlsOptions};
+pub use topology::{
+    SdamEvent, SdamEventHandler, SelectionCriteria, ServerDescription, ServerType,
+    TopologyDescription, TopologySettings, TopologyType,
+};
