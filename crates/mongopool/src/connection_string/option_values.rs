@@ -205,6 +205,7 @@ impl OptionParser {
                 &mut o.wait_queue_timeout,
                 millis(w, name, value, 0, I32_MAX),
             ),
+            "waitQueueMultiple" => set(&mut o.wait_queue_multiple, count(w, name, value, 0)),
             "directConnection" => set(&mut o.direct_connection, boolean(w, name, value)),
             "loadBalanced" => set(&mut o.load_balanced, boolean(w, name, value)),
             "replicaSet" => set(&mut o.replica_set, text(w, name, value)),
