@@ -45,6 +45,7 @@ const KNOWN_OPTIONS: &[&str] = &[
     "maxIdleTimeMS",
     "maxConnecting",
     "waitQueueTimeoutMS",
+    "waitQueueMultiple",
     "directConnection",
     "loadBalanced",
     "replicaSet",
