@@ -96,6 +96,24 @@ pub enum ErrorKind {
         /// The server the pool is for.
         address: String,
     },
+    /// A checkout would have had to wait, and as many checkouts as
+    /// [`PoolOptions::max_waiters`](crate::pool::PoolOptions::max_waiters) allows were
+    /// waiting already: it failed at once instead of queueing (the seed's
+    /// `ExceededMaxWaiters`). The counts are the pool's at that instant.
+    ExceededMaxWaiters {
+        /// The server the pool is for.
+        address: String,
+        /// The bound ([`PoolOptions::max_waiters`](crate::pool::PoolOptions::max_waiters)).
+        max_waiters: u32,
+        /// Checkouts that were waiting.
+        waiters: u32,
+        /// The pool's `max_pool_size` (0: unbounded).
+        max_pool_size: u32,
+        /// Connections checked out.
+        in_use: u32,
+        /// Connections being established.
+        pending: u32,
+    },
     /// Options, a URI or a credential are invalid, or ask for something not supported.
     Configuration {
         /// What is wrong.
@@ -329,6 +347,13 @@ impl Error {
         matches!(&*self.kind, ErrorKind::PoolClosed { .. })
     }
 
+    /// A checkout was refused at once because the wait queue was full
+    /// ([`ErrorKind::ExceededMaxWaiters`]): the pool is overloaded, and retrying at once
+    /// only adds to the load.
+    pub fn is_exceeded_max_waiters(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::ExceededMaxWaiters { .. })
+    }
+
     /// Bad options, URI or credential.
     pub fn is_configuration(&self) -> bool {
         matches!(&*self.kind, ErrorKind::Configuration { .. })
@@ -409,6 +434,19 @@ impl fmt::Display for Error {
             ErrorKind::PoolClosed { address } => {
                 write!(f, "connection pool for {address} is closed")
             }
+            ErrorKind::ExceededMaxWaiters {
+                address,
+                max_waiters,
+                waiters,
+                max_pool_size,
+                in_use,
+                pending,
+            } => write!(
+                f,
+                "the wait queue of the connection pool for {address} is full: {waiters} \
+                 checkouts waiting (at most {max_waiters}), {in_use} connections in use and \
+                 {pending} being established (maxPoolSize {max_pool_size})"
+            ),
             ErrorKind::Configuration { message } => write!(f, "invalid configuration: {message}"),
             ErrorKind::Protocol { message } => write!(f, "protocol violation: {message}"),
             ErrorKind::Unsupported { message } => write!(f, "not supported: {message}"),

@@ -140,7 +140,8 @@ impl Pool<MongoConnector> {
 
 impl PoolOptions {
     /// The pool options a connection string asks for (`maxPoolSize`, `minPoolSize`,
-    /// `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`, `loadBalanced`); the rest keep their
+    /// `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`, `waitQueueMultiple`,
+    /// `loadBalanced`); the rest keep their
     /// defaults. Checked as [`PoolOptions::builder`]'s `build` checks.
     pub fn from_connection_string(cs: &ConnectionString) -> Result<PoolOptions> {
         let o = cs.options();
@@ -159,6 +160,10 @@ impl PoolOptions {
         }
         if let Some(d) = o.wait_queue_timeout {
             b = b.wait_queue_timeout(d);
+        }
+        if let Some(m) = o.wait_queue_multiple {
+            // After maxPoolSize: the bound is a multiple of it.
+            b = b.wait_queue_multiple(m);
         }
         b = b.load_balanced(o.load_balanced == Some(true));
         b.build()
@@ -182,6 +187,19 @@ mod tests {
         assert_eq!(o.max_idle_time, Some(Duration::from_millis(500)));
         assert_eq!(o.max_connecting, 3);
         assert_eq!(o.wait_queue_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(o.max_waiters, None);
+        let cs = ConnectionString::parse("mongodb://h/?maxPoolSize=4&waitQueueMultiple=2").unwrap();
+        assert!(cs.warnings().is_empty(), "{:?}", cs.warnings());
+        let o = PoolOptions::from_connection_string(&cs).unwrap();
+        assert_eq!(o.max_waiters, Some(8));
+        // The spec's default maxPoolSize (100) when only the multiple is given.
+        let cs = ConnectionString::parse("mongodb://h/?waitQueueMultiple=3").unwrap();
+        assert_eq!(
+            PoolOptions::from_connection_string(&cs)
+                .unwrap()
+                .max_waiters,
+            Some(300)
+        );
         // The parser already refuses minPoolSize > maxPoolSize.
         assert!(ConnectionString::parse("mongodb://h/?maxPoolSize=2&minPoolSize=3").is_err());
         // An invalid value is a warning and the default stays.

@@ -47,6 +47,7 @@ mod slots;
 mod state;
 mod stats;
 mod wait_queue;
+mod waiters;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -105,7 +106,9 @@ impl<C: Connector> Pool<C> {
     /// is paused or is cleared while this waits, with
     /// [`ErrorKind::PoolClosed`](crate::ErrorKind::PoolClosed) if it is closed, with
     /// [`ErrorKind::WaitQueueTimeout`](crate::ErrorKind::WaitQueueTimeout) after waiting
-    /// longer than `wait_queue_timeout`, and with the connector's error if establishing
+    /// longer than `wait_queue_timeout`, at once with
+    /// [`ErrorKind::ExceededMaxWaiters`](crate::ErrorKind::ExceededMaxWaiters) if it
+    /// would have to wait while [`PoolOptions::max_waiters`] checkouts already do, and with the connector's error if establishing
     /// the new connection fails.
     ///
     /// Cancellation-safe: dropping the future at any point leaks nothing. A connection
