@@ -42,6 +42,9 @@ mod time_limit;
 pub mod tls;
 
 pub use address::ServerAddress;
+/// The `bson` crate mongopool is built on: use it to build commands and read replies
+/// without matching its version by hand.
+pub use bson;
 pub use connect::{connect, ConnectOptions};
 pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};
