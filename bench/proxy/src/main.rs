@@ -46,6 +46,21 @@ async fn main() {
         failed += 1;
         println!("DIFF: {} steps direct, {} through the proxy", want.len(), got.len());
     }
+    // pymongo too, when asked: `--python PATH_TO_PYTHON` (a virtualenv with pymongo 4).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(python) = args.iter().position(|a| a == "--python").and_then(|i| args.get(i + 1)) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../crates/mongopool-proxy/tests/pymongo_check.py");
+        let status = std::process::Command::new(python)
+            .arg(script)
+            .arg(server.uri())
+            .arg(format!("mongodb://{}/", proxy.local_addr()))
+            .status()
+            .expect("run python");
+        if !status.success() {
+            failed += 1;
+            println!("DIFF: the pymongo check failed ({status})");
+        }
+    }
     let stats = proxy.stats();
     println!("proxy: {stats:?}");
     println!("pool: {:?}", proxy.pool().stats());

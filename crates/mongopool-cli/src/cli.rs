@@ -46,6 +46,9 @@ pub enum Action {
     RunCommand(RunCommandArgs),
     /// Put load on the server through a pool and report throughput and latency.
     Bench(BenchArgs),
+    /// Accept many client connections and forward their requests over a few server
+    /// connections (the pool of `--uri`); SIGTERM drains and stops.
+    Proxy(crate::proxy::ProxyArgs),
 }
 
 /// `mongopool ping`.

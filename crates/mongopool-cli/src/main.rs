@@ -6,6 +6,7 @@
 //! echo '{"ping": 1}' | mongopool run-command -
 //! mongopool bench [--workload ping|find-by-id|insert|mixed] [--tasks 64] [--pool-size 8]
 //!                 [--duration SECS | --count N] [--json] [--plot FILE.svg]
+//! mongopool proxy [--uri ...] [--listen 127.0.0.1:27018] [--drain-secs 10]
 //! ```
 //! `--uri` defaults to `$MONGODB_URI`, else `mongodb://localhost:27017`. Errors are one
 //! line on stderr and exit status 1; usage errors exit with 2.
@@ -17,6 +18,7 @@ mod commands;
 mod connect;
 mod extjson;
 mod logging;
+mod proxy;
 
 use std::process::ExitCode;
 
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
             Action::Ping(args) => commands::ping(&cli.uri, args, cli.json).await,
             Action::RunCommand(args) => commands::run_command(&cli.uri, args, cli.json).await,
             Action::Bench(args) => bench::run(&cli.uri, args, cli.json).await,
+            Action::Proxy(args) => proxy::run(&cli.uri, args).await,
         }
     });
     match result {
