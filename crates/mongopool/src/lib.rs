@@ -48,6 +48,9 @@ pub mod topology;
 pub use address::ServerAddress;
 pub use checkout_purpose::{CheckoutPurpose, InUseByPurpose};
 pub use client::{Client, ClientConnection};
+/// The `bson` crate mongopool is built on: use it to build commands and read replies
+/// without matching its version by hand.
+pub use bson;
 pub use connect::{connect, ConnectOptions};
 pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};

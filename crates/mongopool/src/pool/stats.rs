@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use super::purpose::PurposeCounts;
 use crate::events::{CheckoutFailedReason, ConnectionClosedReason};
 
-/// What a pool holds and has done, at one instant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a pool holds and has done, at one instant. Serializes (serde) with the field
+/// names below, e.g. to JSON for a status endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct PoolStats {
     /// Connections pending, available or in use.
@@ -40,7 +41,7 @@ pub struct PoolStats {
 }
 
 /// Closed connections by [`ConnectionClosedReason`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ClosedCounts {
     /// Closed because the pool was cleared after they were created.
@@ -70,7 +71,7 @@ impl ClosedCounts {
 }
 
 /// Failed checkouts by [`CheckoutFailedReason`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct CheckoutFailureCounts {
     /// The pool was closed.
