@@ -33,6 +33,8 @@ pub mod error;
 pub mod events;
 mod handshake;
 pub mod hello_reply;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod mongo_pool;
 pub mod pool;
 pub mod read_preference;
