@@ -74,8 +74,6 @@ async fn checkouts_and_connections_reach_the_endpoint() {
     assert_eq!(sample(&text, &checkouts), Some(6.0), "{text}");
     let created = format!("mongopool_connections_created_total{{{server_label}}}");
     assert_eq!(sample(&text, &created), Some(2.0), "{text}");
-    let clears = format!("mongopool_pool_clears_total{{{server_label}}}");
-    assert_eq!(sample(&text, &clears), Some(1.0), "{text}");
     // One connection is still held; the other came back.
     let gauge = |state: &str| {
         text.lines()
@@ -91,4 +89,11 @@ async fn checkouts_and_connections_reach_the_endpoint() {
     assert_eq!(gauge("pending"), Some(0.0), "{text}");
     assert!(text.contains("mongopool_checkout_wait_seconds"), "{text}");
     drop(held);
+
+    pool.clear(None, false);
+    let text = tokio::task::spawn_blocking(move || scrape(listen))
+        .await
+        .unwrap();
+    let clears = format!("mongopool_pool_clears_total{{{server_label}}}");
+    assert_eq!(sample(&text, &clears), Some(1.0), "{text}");
 }
