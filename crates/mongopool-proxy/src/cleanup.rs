@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bson::raw::cstr;
 use bson::{rawdoc, RawArrayBuf, RawDocumentBuf};
-use mongopool::pool::CheckoutPurpose;
+use mongopool::CheckoutPurpose;
 use mongopool::CommandOptions;
 use tokio::sync::watch;
 use tokio::time::Instant;

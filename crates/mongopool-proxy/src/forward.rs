@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mongopool::pool::CheckoutPurpose;
+use mongopool::CheckoutPurpose;
 use mongopool_wire::{Message, MsgFlags, OpMsg};
 use tracing::debug;
 

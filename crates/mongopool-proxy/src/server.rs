@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::pool::CheckoutPurpose;
+use mongopool::CheckoutPurpose;
 use mongopool::{Error, MongoPool, PoolOptions, Result};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};

@@ -39,7 +39,7 @@ pub(crate) async fn round_trip(
 /// A server connection for one request, or the error reply the client gets instead.
 pub(crate) async fn checkout(
     pool: &MongoPool,
-    purpose: mongopool::pool::CheckoutPurpose,
+    purpose: mongopool::CheckoutPurpose,
 ) -> Result<PooledConnection<Connection>, ErrorReply> {
     pool.checkout_for(purpose).await.map_err(|e| {
         if e.is_wait_queue_timeout() {

@@ -36,6 +36,8 @@ pub mod events;
 mod handshake;
 pub mod hello_reply;
 mod interrupt;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod mongo_pool;
 pub mod pool;
 pub mod read_preference;
