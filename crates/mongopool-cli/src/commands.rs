@@ -1,88 +1,99 @@
-//! What each command does.
+//! `ping` and `run-command`.
 
-use std::error::Error as StdError;
+use std::io::Read;
 use std::time::Instant;
 
 use bson::rawdoc;
-use mongopool::connection_string::ConnectionString;
-use mongopool::{CommandOptions, Connection, ConnectionOptions, Error};
+use mongopool::CommandOptions;
+use serde::Serialize;
 
-use crate::args::Command;
-use crate::extjson;
+use crate::cli::{PingArgs, RunCommandArgs};
+use crate::{connect, extjson, BoxError};
 
-type Result<T> = std::result::Result<T, Box<dyn StdError>>;
-
-/// Runs one command.
-pub async fn run(command: Command) -> Result<()> {
-    match command {
-        Command::Ping { uri, count } => ping(&uri, count).await,
-        Command::RunCommand { uri, db, command } => run_command(&uri, &db, &command).await,
-    }
+/// What `ping --json` prints.
+#[derive(Debug, Serialize)]
+struct PingReport {
+    address: String,
+    rtt_ms: Vec<f64>,
+    average_ms: f64,
+    server_version: Option<String>,
+    min_wire_version: i32,
+    max_wire_version: i32,
+    mongos: bool,
 }
 
-/// Connects to the first host of the URI that answers.
-async fn connect(uri: &str) -> Result<Connection> {
-    let cs = ConnectionString::parse(uri)?;
-    for warning in cs.warnings() {
-        eprintln!("mongopool: warning: {warning}");
-    }
-    let cs = cs.resolve().await?;
-    let options = ConnectionOptions::from_connection_string(&cs)?;
-    let mut last_error: Option<Error> = None;
-    for address in cs.hosts() {
-        match Connection::connect(address, &options, 1, 0).await {
-            Ok(conn) => return Ok(conn),
-            Err(e) => last_error = Some(e),
-        }
-    }
-    Err(match last_error {
-        Some(e) => e.into(),
-        None => "the URI names no host".into(),
-    })
-}
-
-async fn ping(uri: &str, count: u32) -> Result<()> {
-    let mut conn = connect(uri).await?;
+/// `mongopool ping`.
+pub async fn ping(uri: &str, args: &PingArgs, json: bool) -> Result<(), BoxError> {
+    let cs = connect::resolve(uri).await?;
+    let mut conn = connect::first_host(&cs).await?;
     let ping = rawdoc! { "ping": 1_i32 };
     let options = CommandOptions::default();
-    let mut total = std::time::Duration::ZERO;
-    for _ in 0..count {
+    let mut rtt_ms = Vec::with_capacity(args.count as usize);
+    for _ in 0..args.count {
         let started = Instant::now();
         conn.command("admin", &ping, &options).await?;
-        let rtt = started.elapsed();
-        total += rtt;
-        println!(
-            "ping {}: {:.3} ms",
-            conn.address(),
-            rtt.as_secs_f64() * 1000.0
-        );
+        let rtt = started.elapsed().as_secs_f64() * 1000.0;
+        rtt_ms.push(rtt);
+        if !json {
+            println!("ping {}: {rtt:.3} ms", conn.address());
+        }
     }
-    if count > 1 {
-        println!(
-            "average over {count}: {:.3} ms",
-            total.as_secs_f64() * 1000.0 / f64::from(count)
-        );
-    }
+    let average_ms = rtt_ms.iter().sum::<f64>() / f64::from(args.count);
     let build_info = conn
         .command("admin", &rawdoc! { "buildInfo": 1_i32 }, &options)
         .await?;
     let hello = conn.hello();
+    let report = PingReport {
+        address: conn.address().to_string(),
+        rtt_ms,
+        average_ms,
+        server_version: build_info.get_str("version").ok().map(str::to_owned),
+        min_wire_version: hello.min_wire_version,
+        max_wire_version: hello.max_wire_version,
+        mongos: hello.is_mongos,
+    };
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    if args.count > 1 {
+        println!("average over {}: {average_ms:.3} ms", args.count);
+    }
     println!(
         "server version {}, wire versions {}..{}{}",
-        build_info.get_str("version").unwrap_or("unknown"),
-        hello.min_wire_version,
-        hello.max_wire_version,
-        if hello.is_mongos { " (mongos)" } else { "" }
+        report.server_version.as_deref().unwrap_or("unknown"),
+        report.min_wire_version,
+        report.max_wire_version,
+        if report.mongos { " (mongos)" } else { "" }
     );
     Ok(())
 }
 
-async fn run_command(uri: &str, db: &str, command: &str) -> Result<()> {
-    let command = extjson::parse_document(command)?;
-    let mut conn = connect(uri).await?;
+/// `mongopool run-command`.
+pub async fn run_command(uri: &str, args: &RunCommandArgs, json: bool) -> Result<(), BoxError> {
+    let text = if args.command == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the command from stdin: {e}"))?;
+        text
+    } else {
+        args.command.clone()
+    };
+    // The document is checked before connecting: a typo should not cost a round trip
+    // (or a password prompt).
+    let command = extjson::parse_document(&text)?;
+    let cs = connect::resolve(uri).await?;
+    let mut conn = connect::first_host(&cs).await?;
     let reply = conn
-        .command(db, &command, &CommandOptions::default())
+        .command(&args.db, &command, &CommandOptions::default())
         .await?;
-    println!("{}", extjson::to_relaxed_json(reply)?);
+    let value = extjson::to_relaxed_value(reply)?;
+    let out = if json {
+        serde_json::to_string(&value)?
+    } else {
+        serde_json::to_string_pretty(&value)?
+    };
+    println!("{out}");
     Ok(())
 }

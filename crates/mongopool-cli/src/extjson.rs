@@ -20,11 +20,16 @@ pub fn parse_document(text: &str) -> Result<RawDocumentBuf, String> {
     RawDocumentBuf::try_from(&doc).map_err(|e| format!("the command cannot be encoded: {e}"))
 }
 
-/// Writes a reply as relaxed extended JSON, indented.
-pub fn to_relaxed_json(reply: RawDocumentBuf) -> Result<String, String> {
+/// A reply as relaxed extended JSON.
+pub fn to_relaxed_value(reply: RawDocumentBuf) -> Result<serde_json::Value, String> {
     let doc = Document::try_from(reply).map_err(|e| format!("the reply is not valid BSON: {e}"))?;
-    let value = Bson::Document(doc).into_relaxed_extjson();
-    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+    Ok(Bson::Document(doc).into_relaxed_extjson())
+}
+
+/// Writes a reply as relaxed extended JSON, indented.
+#[cfg(test)]
+fn to_relaxed_json(reply: RawDocumentBuf) -> Result<String, String> {
+    serde_json::to_string_pretty(&to_relaxed_value(reply)?).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,41 +1,66 @@
-//! The `mongopool` command-line tool: ping a server, run a command.
+//! The `mongopool` command-line tool: ping a server, run a command, put load on it.
 //!
 //! ```text
-//! mongopool ping --uri mongodb://HOST:PORT [--count N]
-//! mongopool run-command --uri mongodb://HOST:PORT [--db admin] '{"serverStatus": 1}'
+//! mongopool ping [--uri mongodb://HOST:PORT] [--count N]
+//! mongopool run-command [--uri ...] [--db admin] '{"serverStatus": 1}'
+//! echo '{"ping": 1}' | mongopool run-command -
+//! mongopool bench [--workload ping|find-by-id|insert|mixed] [--tasks 64] [--pool-size 8]
+//!                 [--duration SECS | --count N] [--json] [--plot FILE.svg]
+//! mongopool proxy [--uri ...] [--listen 127.0.0.1:27018] [--drain-secs 10]
 //! ```
-//! Errors are one line on stderr and a non-zero exit status.
+//! `--uri` defaults to `$MONGODB_URI`, else `mongodb://localhost:27017`. Errors are one
+//! line on stderr and exit status 1; usage errors exit with 2.
+#![forbid(unsafe_code)]
 
-mod args;
+mod bench;
+mod cli;
 mod commands;
+mod connect;
 mod extjson;
+mod logging;
+mod proxy;
 
 use std::process::ExitCode;
 
+use clap::Parser;
+
+use cli::{Action, Cli};
+
+/// Any error a command ends with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 fn main() -> ExitCode {
-    let parsed = match args::parse(std::env::args().skip(1)) {
-        Ok(args::Parsed::Help(text)) => {
-            println!("{text}");
-            return ExitCode::SUCCESS;
+    // clap prints usage errors (an unknown command, a bad value) and exits with 2.
+    let cli = Cli::parse();
+    logging::init(cli.verbose);
+    let runtime = match &cli.command {
+        Action::Bench(args) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(n) = args.threads {
+                builder.worker_threads(n as usize);
+            }
+            builder.enable_all().build()
         }
-        Ok(args::Parsed::Command(c)) => c,
-        Err(message) => {
-            eprintln!("mongopool: {message}");
-            eprintln!("{}", args::USAGE);
-            return ExitCode::from(2);
-        }
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("mongopool: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(parsed)) {
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Action::Ping(args) => commands::ping(&cli.uri, args, cli.json).await,
+            Action::RunCommand(args) => commands::run_command(&cli.uri, args, cli.json).await,
+            Action::Bench(args) => bench::run(&cli.uri, args, cli.json).await,
+            Action::Proxy(args) => proxy::run(&cli.uri, args).await,
+        }
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mongopool: {}", one_line(e.as_ref()));

@@ -1,5 +1,7 @@
-//! Test support for mongopool: real SecantusDB servers on demand, and a scriptable
-//! in-process mock server ([`mock`]) for the faults a real server will not produce.
+//! Test support for mongopool: real SecantusDB servers on demand, a scriptable
+//! in-process mock server ([`mock`]) for the faults a real server will not produce,
+//! and a deployment simulator ([`simulator`]): replica sets and mongos routers on
+//! loopback in front of one real server.
 //!
 //! [`TestServer`] starts `secantusd-rs` (a MongoDB-compatible server, installed by
 //! `scripts/install-test-server`) on a free loopback port with its own empty storage
@@ -32,6 +34,7 @@ pub mod mock;
 mod seed_user;
 mod server_args;
 mod server_process;
+pub mod simulator;
 mod test_server;
 mod tls_files;
 

@@ -21,6 +21,39 @@ use mongopool::{CommandOptions, Connection, ConnectionOptions, ServerAddress};
 use mongopool_testkit::TestServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// Counts heap allocations, to show that a warm ping allocates nothing (one relaxed
+/// atomic add per allocation: the same for every loop measured).
+struct CountingAllocator;
+
+static ALLOCATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+// SAFETY: every call is passed on unchanged to the system allocator.
+unsafe impl std::alloc::GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        std::alloc::System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        std::alloc::System.realloc(ptr, layout, size)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Heap allocations per call of `run(n)` after a warm-up, on this thread's runtime.
+fn allocations_per_ping(mut run: impl FnMut(u64)) -> f64 {
+    run(100);
+    let before = ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed);
+    run(1_000);
+    let after = ALLOCATIONS.load(std::sync::atomic::Ordering::Relaxed);
+    (after - before) as f64 / 1_000.0
+}
+
 const HEADER_LEN: usize = 16;
 /// Pings per round of the side-by-side comparison.
 const PINGS_PER_ROUND: u32 = 1_000;
@@ -58,6 +91,18 @@ struct Ours {
 }
 
 impl Ours {
+    /// `command_borrowed`: the reply lent from the connection's buffer.
+    async fn run_borrowed(&mut self, pings: u64) -> Duration {
+        let start = Instant::now();
+        for _ in 0..pings {
+            self.conn
+                .command_borrowed("admin", &self.ping, &self.options)
+                .await
+                .expect("ping");
+        }
+        start.elapsed()
+    }
+
     async fn run(&mut self, pings: u64) -> Duration {
         let start = Instant::now();
         for _ in 0..pings {
@@ -258,7 +303,8 @@ fn main() {
          raw tokio TcpStream            {tokio_rate:>9.0} pings/s  {:>6.2} us CPU\n  \
          raw std TcpStream              {std_rate:>9.0} pings/s  {:>6.2} us CPU\n  \
          mongopool / raw tokio: {:.3} (ratio of medians), {:.3} (median of per-round ratios)\n  \
-         mongopool / raw std:   {:.3} (ratio of medians), {:.3} (median of per-round ratios)",
+         mongopool / raw std:   {:.3} (ratio of medians), {:.3} (median of per-round ratios)\n  \
+         client CPU per ping, mongopool / raw tokio: {:.3}",
         cpu_us(&ours_samples),
         cpu_us(&tokio_samples),
         cpu_us(&std_samples),
@@ -266,6 +312,20 @@ fn main() {
         pairwise(&ours_samples, &tokio_samples),
         ours_rate / std_rate,
         pairwise(&ours_samples, &std_samples),
+        cpu_us(&ours_samples) / cpu_us(&tokio_samples),
+    );
+    println!(
+        "  heap allocations per warm ping: Connection::command {:.2}, \
+         Connection::command_borrowed {:.2}, raw tokio {:.2}",
+        allocations_per_ping(|n| {
+            runtime.block_on(ours.run(n));
+        }),
+        allocations_per_ping(|n| {
+            runtime.block_on(ours.run_borrowed(n));
+        }),
+        allocations_per_ping(|n| {
+            runtime.block_on(raw_tokio.run(n));
+        }),
     );
 
     criterion.final_summary();

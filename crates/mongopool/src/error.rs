@@ -28,6 +28,12 @@ pub struct Error {
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
+/// The `cause` of the [`ErrorKind::PoolCleared`] error of a pool that was never marked
+/// ready: it is paused, not cleared, and its message says so.
+pub(crate) const POOL_NEVER_READIED: &str = "paused; it was never marked ready (a Client \
+    readies each server's pool after the server's first successful check; a bare Pool \
+    needs Pool::ready)";
+
 /// The kinds of [`Error`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -76,7 +82,7 @@ pub enum ErrorKind {
         waited_ms: u64,
         /// In a load-balanced pool, the connections in use by purpose (cursors,
         /// transactions, other operations), as the load balancer spec asks.
-        in_use: Option<crate::pool::InUseByPurpose>,
+        in_use: Option<crate::checkout_purpose::InUseByPurpose>,
     },
     /// The pool was cleared while this checkout waited or this connection was in use.
     PoolCleared {
@@ -90,6 +96,24 @@ pub enum ErrorKind {
         /// The server the pool is for.
         address: String,
     },
+    /// A checkout would have had to wait, and as many checkouts as
+    /// [`PoolOptions::max_waiters`](crate::pool::PoolOptions::max_waiters) allows were
+    /// waiting already: it failed at once instead of queueing (the seed's
+    /// `ExceededMaxWaiters`). The counts are the pool's at that instant.
+    ExceededMaxWaiters {
+        /// The server the pool is for.
+        address: String,
+        /// The bound ([`PoolOptions::max_waiters`](crate::pool::PoolOptions::max_waiters)).
+        max_waiters: u32,
+        /// Checkouts that were waiting.
+        waiters: u32,
+        /// The pool's `max_pool_size` (0: unbounded).
+        max_pool_size: u32,
+        /// Connections checked out.
+        in_use: u32,
+        /// Connections being established.
+        pending: u32,
+    },
     /// Options, a URI or a credential are invalid, or ask for something not supported.
     Configuration {
         /// What is wrong.
@@ -99,6 +123,13 @@ pub enum ErrorKind {
     /// an absurd length, a bad checksum). The connection is closed.
     Protocol {
         /// What was wrong.
+        message: String,
+    },
+    /// No server matched the selection criteria before `serverSelectionTimeoutMS` ran
+    /// out, or the topology cannot be used (incompatible wire versions). The message
+    /// lists every known server with its type, round trip time and last error.
+    ServerSelection {
+        /// What was asked for, and what the topology looked like.
         message: String,
     },
     /// The operation is not possible on this connection or server (e.g. a legacy write
@@ -316,6 +347,13 @@ impl Error {
         matches!(&*self.kind, ErrorKind::PoolClosed { .. })
     }
 
+    /// A checkout was refused at once because the wait queue was full
+    /// ([`ErrorKind::ExceededMaxWaiters`]): the pool is overloaded, and retrying at once
+    /// only adds to the load.
+    pub fn is_exceeded_max_waiters(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::ExceededMaxWaiters { .. })
+    }
+
     /// Bad options, URI or credential.
     pub fn is_configuration(&self) -> bool {
         matches!(&*self.kind, ErrorKind::Configuration { .. })
@@ -324,6 +362,11 @@ impl Error {
     /// The peer broke the wire protocol.
     pub fn is_protocol(&self) -> bool {
         matches!(&*self.kind, ErrorKind::Protocol { .. })
+    }
+
+    /// Server selection failed (nothing suitable in time, or an incompatible topology).
+    pub fn is_server_selection(&self) -> bool {
+        matches!(&*self.kind, ErrorKind::ServerSelection { .. })
     }
 
     /// After this error, the connection it happened on must not be reused.
@@ -382,15 +425,34 @@ impl fmt::Display for Error {
                  (waited {waited_ms} ms for a connection to {address})"
             ),
             ErrorKind::PoolCleared { address, cause } => match cause {
+                Some(cause) if cause == POOL_NEVER_READIED => {
+                    write!(f, "connection pool for {address} is {cause}")
+                }
                 Some(cause) => write!(f, "connection pool for {address} was cleared: {cause}"),
                 None => write!(f, "connection pool for {address} was cleared"),
             },
             ErrorKind::PoolClosed { address } => {
                 write!(f, "connection pool for {address} is closed")
             }
+            ErrorKind::ExceededMaxWaiters {
+                address,
+                max_waiters,
+                waiters,
+                max_pool_size,
+                in_use,
+                pending,
+            } => write!(
+                f,
+                "the wait queue of the connection pool for {address} is full: {waiters} \
+                 checkouts waiting (at most {max_waiters}), {in_use} connections in use and \
+                 {pending} being established (maxPoolSize {max_pool_size})"
+            ),
             ErrorKind::Configuration { message } => write!(f, "invalid configuration: {message}"),
             ErrorKind::Protocol { message } => write!(f, "protocol violation: {message}"),
             ErrorKind::Unsupported { message } => write!(f, "not supported: {message}"),
+            ErrorKind::ServerSelection { message } => {
+                write!(f, "server selection failed: {message}")
+            }
         }
     }
 }

@@ -11,13 +11,11 @@
 
 use bson::raw::cstr;
 use bson::{RawArrayBuf, RawDocumentBuf};
-use mongopool_wire::{
-    Compressor, Message, OpMsg, OpQuery, QueryFlags, DEFAULT_MAX_MESSAGE_SIZE_BYTES,
-};
+use mongopool_wire::{Compressor, Limits, Message, MsgFlags, OpQuery, QueryFlags};
 
 use crate::address::ServerAddress;
 use crate::auth::HandshakeAuth;
-use crate::connection::{next_request_id, Connection, ConnectionOptions};
+use crate::connection::{CommandFrame, Connection, ConnectionOptions, MessageStream};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hello_reply::HelloReply;
 use crate::reply_check::check_command_reply;
@@ -28,8 +26,22 @@ use crate::time_limit::TimeLimit;
 const NO_LOAD_BALANCING_SUPPORT: &str =
     "Driver attempted to initialize in load balancing mode, but the server does not support this mode.";
 
+impl Connection {
+    /// Opens a connection: connects (TCP, Unix socket or TLS), runs the handshake,
+    /// and logs in with the options' credential if there is one. `id` and
+    /// `generation` are the pool's; use 0 outside a pool.
+    pub async fn connect(
+        address: &ServerAddress,
+        options: &ConnectionOptions,
+        id: u64,
+        generation: u32,
+    ) -> Result<Connection> {
+        establish(address, options, id, generation).await
+    }
+}
+
 /// Connects, runs the handshake and logs in.
-pub(crate) async fn establish(
+async fn establish(
     address: &ServerAddress,
     options: &ConnectionOptions,
     id: u64,
@@ -40,15 +52,15 @@ pub(crate) async fn establish(
     let timeout = options.connect.connect_timeout;
     let establish = async {
         let stream = crate::connect::connect(address, &options.connect).await?;
-        let mut framed = crate::connection::io_for_handshake(stream, options);
-        let reply = match hello_round_trip(&mut framed, &command, true).await {
+        let mut io = MessageStream::new(stream, options.connect.socket_timeout);
+        let reply = match hello_round_trip(&mut io, &command, true).await {
             Ok(reply) => reply,
             // An OP_MSG-less server hangs up: ask again the old way (never when
             // load-balanced, where every step of the handshake must be OP_MSG).
             Err(e) if e.is_network() && !e.is_timeout() && !options.load_balanced => {
                 let stream = crate::connect::connect(address, &options.connect).await?;
-                framed = crate::connection::io_for_handshake(stream, options);
-                hello_round_trip(&mut framed, &command, false)
+                io = MessageStream::new(stream, options.connect.socket_timeout);
+                hello_round_trip(&mut io, &command, false)
                     .await
                     .map_err(|_| e)?
             }
@@ -61,14 +73,14 @@ pub(crate) async fn establish(
             }));
         }
         let compressor = negotiate_compressor(&options.compressors, &hello.compression);
-        let mut conn = Connection::from_framed(
-            framed,
+        let mut conn = Connection::from_handshake(
+            io,
             address.clone(),
             hello,
             compressor,
+            options.auth_policy,
             id,
             generation,
-            options,
         );
         auth.finish(&mut conn, options.credential.as_ref()).await?;
         Ok(conn)
@@ -109,40 +121,33 @@ fn hello_command(options: &ConnectionOptions, auth: &HandshakeAuth) -> RawDocume
 /// Sends the hello as OP_MSG (`op_msg`) or as OP_QUERY on `admin.$cmd`, and reads
 /// the reply document. `ok: 0` is an error: the connection is not established.
 async fn hello_round_trip(
-    framed: &mut crate::connection::HandshakeStream,
+    io: &mut MessageStream,
     command: &RawDocumentBuf,
     op_msg: bool,
 ) -> Result<RawDocumentBuf> {
-    let request_id = next_request_id();
-    let message = if op_msg {
-        let mut body = command.clone();
-        body.append(cstr!("$db"), "admin");
-        Message::Msg(OpMsg::new(body))
+    // Nothing is agreed yet: no compressor, the default limits.
+    let limits = Limits::default();
+    let request_id = if op_msg {
+        let frame = CommandFrame {
+            db: "admin",
+            read_pref: None,
+            flags: MsgFlags::EMPTY,
+        };
+        io.encode_command(command, &frame, None, &limits)?
     } else {
-        Message::Query(OpQuery {
+        let message = Message::Query(OpQuery {
             flags: QueryFlags::default(),
             full_collection_name: "admin.$cmd".into(),
             number_to_skip: 0,
             number_to_return: -1,
             query: command.clone(),
             return_fields_selector: None,
-        })
+        });
+        io.encode_message(&message, None, &limits)?
     };
-    let mut buf = Vec::new();
-    message.encode(request_id, 0, &mut buf)?;
-    framed.write_all(&buf).await?;
-    let frame = framed.read_frame().await?;
-    // No compressor is agreed before the hello's reply: a compressed one is refused.
-    let decoded = Message::decode_reply(&frame, DEFAULT_MAX_MESSAGE_SIZE_BYTES, None)?;
-    if decoded.header.response_to != request_id {
-        return Err(Error::protocol(format!(
-            "hello reply answers request {}, but request {request_id} was sent",
-            decoded.header.response_to
-        )));
-    }
-    let reply = crate::connection::reply_document(decoded)?.document;
-    check_command_reply(&reply, &[])?;
-    Ok(reply)
+    io.round_trip(request_id).await?;
+    check_command_reply(io.reply_document(), &[])?;
+    Ok(io.take_reply_document())
 }
 
 /// The first of our compressors, in our order of preference, that the server

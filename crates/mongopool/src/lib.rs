@@ -24,6 +24,8 @@
 
 pub mod address;
 pub mod auth;
+mod checkout_purpose;
+pub mod client;
 pub mod client_metadata;
 pub mod connect;
 pub mod connection;
@@ -33,6 +35,9 @@ pub mod error;
 pub mod events;
 mod handshake;
 pub mod hello_reply;
+mod interrupt;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod mongo_pool;
 pub mod pool;
 pub mod read_preference;
@@ -40,8 +45,14 @@ pub mod reply_check;
 pub mod stream;
 mod time_limit;
 pub mod tls;
+pub mod topology;
 
 pub use address::ServerAddress;
+/// The `bson` crate mongopool is built on: use it to build commands and read replies
+/// without matching its version by hand.
+pub use bson;
+pub use checkout_purpose::{CheckoutPurpose, InUseByPurpose};
+pub use client::{Client, ClientConnection};
 pub use connect::{connect, ConnectOptions};
 pub use connection::{CommandOptions, Connection, ConnectionOptions};
 pub use connection_string::{ConnectionString, UriOptions};
@@ -49,11 +60,15 @@ pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
 pub use events::{CmapEvent, CmapEventHandler};
 pub use hello_reply::HelloReply;
+pub use interrupt::InterruptSignal;
 pub use mongo_pool::{MongoConnector, MongoPool};
 pub use pool::{
-    ConnectContext, Connector, InterruptSignal, Pool, PoolOptions, PoolStats, Poolable,
-    PooledConnection,
+    ConnectContext, Connector, Pool, PoolOptions, PoolStats, Poolable, PooledConnection,
 };
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
 pub use stream::{with_socket_timeout, Liveness, Stream};
 pub use tls::{TlsConfig, TlsOptions};
+pub use topology::{
+    SdamEvent, SdamEventHandler, SelectionCriteria, ServerDescription, ServerType,
+    TopologyDescription, TopologySettings, TopologyType,
+};

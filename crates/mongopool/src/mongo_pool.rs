@@ -88,15 +88,33 @@ impl Pool<MongoConnector> {
         )
     }
 
-    /// A pool for the first host of a connection string, with its pool and
+    /// A pool for the one host of a connection string, with its pool and
     /// connection options. The connection string must be resolved already
     /// (`mongodb+srv://` needs [`ConnectionString::resolve`]).
+    ///
+    /// A connection string with several hosts or a `replicaSet` describes a
+    /// deployment, not one server: that is a configuration error naming
+    /// [`Client::connect`](crate::Client::connect), which monitors every server and
+    /// selects one per operation (a pool never silently picks the first host).
     pub fn from_connection_string(cs: &ConnectionString) -> Result<Self> {
-        let address = cs
-            .hosts()
-            .first()
-            .cloned()
-            .ok_or_else(|| Error::configuration("the connection string names no host"))?;
+        let address = match cs.hosts() {
+            [] => return Err(Error::configuration("the connection string names no host")),
+            [one] if cs.options().replica_set.is_none() => one.clone(),
+            hosts => {
+                return Err(Error::configuration(format!(
+                    "this connection string describes a deployment ({} host{}{}), and a \
+                     MongoPool talks to one server: use mongopool::Client::connect (or \
+                     Topology::from_connection_string), which discovers and monitors the \
+                     servers and selects one per operation",
+                    hosts.len(),
+                    if hosts.len() == 1 { "" } else { "s" },
+                    match &cs.options().replica_set {
+                        Some(set) => format!(", replicaSet={set}"),
+                        None => String::new(),
+                    }
+                )))
+            }
+        };
         let pool_options = PoolOptions::from_connection_string(cs)?;
         let connection_options = ConnectionOptions::from_connection_string(cs)?;
         Ok(Pool::with_options(
@@ -122,7 +140,8 @@ impl Pool<MongoConnector> {
 
 impl PoolOptions {
     /// The pool options a connection string asks for (`maxPoolSize`, `minPoolSize`,
-    /// `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`, `loadBalanced`); the rest keep their
+    /// `maxIdleTimeMS`, `maxConnecting`, `waitQueueTimeoutMS`, `waitQueueMultiple`,
+    /// `loadBalanced`); the rest keep their
     /// defaults. Checked as [`PoolOptions::builder`]'s `build` checks.
     pub fn from_connection_string(cs: &ConnectionString) -> Result<PoolOptions> {
         let o = cs.options();
@@ -141,6 +160,10 @@ impl PoolOptions {
         }
         if let Some(d) = o.wait_queue_timeout {
             b = b.wait_queue_timeout(d);
+        }
+        if let Some(m) = o.wait_queue_multiple {
+            // After maxPoolSize: the bound is a multiple of it.
+            b = b.wait_queue_multiple(m);
         }
         b = b.load_balanced(o.load_balanced == Some(true));
         b.build()
@@ -164,6 +187,19 @@ mod tests {
         assert_eq!(o.max_idle_time, Some(Duration::from_millis(500)));
         assert_eq!(o.max_connecting, 3);
         assert_eq!(o.wait_queue_timeout, Some(Duration::from_millis(250)));
+        assert_eq!(o.max_waiters, None);
+        let cs = ConnectionString::parse("mongodb://h/?maxPoolSize=4&waitQueueMultiple=2").unwrap();
+        assert!(cs.warnings().is_empty(), "{:?}", cs.warnings());
+        let o = PoolOptions::from_connection_string(&cs).unwrap();
+        assert_eq!(o.max_waiters, Some(8));
+        // The spec's default maxPoolSize (100) when only the multiple is given.
+        let cs = ConnectionString::parse("mongodb://h/?waitQueueMultiple=3").unwrap();
+        assert_eq!(
+            PoolOptions::from_connection_string(&cs)
+                .unwrap()
+                .max_waiters,
+            Some(300)
+        );
         // The parser already refuses minPoolSize > maxPoolSize.
         assert!(ConnectionString::parse("mongodb://h/?maxPoolSize=2&minPoolSize=3").is_err());
         // An invalid value is a warning and the default stays.
@@ -198,6 +234,25 @@ mod tests {
             ConnectionOptions::from_connection_string(&lb).unwrap(),
         );
         assert!(pool.options().load_balanced);
+    }
+
+    #[test]
+    fn a_deployment_is_refused_with_the_client_named() {
+        for uri in [
+            "mongodb://a,b/",
+            "mongodb://a/?replicaSet=rs",
+            "mongodb://a:1,a:2/?directConnection=false",
+        ] {
+            let cs = ConnectionString::parse(uri).unwrap();
+            let err = Pool::from_connection_string(&cs).unwrap_err();
+            assert!(err.is_configuration(), "{uri}: {err}");
+            assert!(err.to_string().contains("Client::connect"), "{uri}: {err}");
+        }
+        let one = ConnectionString::parse("mongodb://a:1/").unwrap();
+        assert_eq!(
+            Pool::from_connection_string(&one).unwrap().address(),
+            &ServerAddress::tcp("a", 1)
+        );
     }
 
     #[test]

@@ -4,5 +4,8 @@
 mod cmap_support;
 
 fn main() {
-    std::process::exit(cmap_support::main());
+    std::process::exit(cmap_support::main_in(
+        "CMAP_SPEC_DIR",
+        "tests/spec/cmap-format",
+    ));
 }

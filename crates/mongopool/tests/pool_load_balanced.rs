@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use mongopool::events::{CmapEvent, ConnectionClosedReason};
-use mongopool::pool::{CheckoutPurpose, Pool, PoolOptions};
+use mongopool::pool::{Pool, PoolOptions};
+use mongopool::CheckoutPurpose;
 use mongopool::{CommandOptions, ConnectionOptions, ErrorKind, MongoPool};
 use mongopool_testkit::mock::{Behavior, MockServer};
 use test_connector::{address, options_with, Recorder, Script, TestConnector};

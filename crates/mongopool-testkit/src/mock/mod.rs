@@ -29,7 +29,7 @@ mod action;
 mod auth;
 mod behavior;
 mod handler;
-mod hello;
+pub(crate) mod hello;
 mod journal;
 mod reply;
 mod request;

@@ -2,14 +2,12 @@
 
 use bson::raw::cstr;
 use bson::{RawDocument, RawDocumentBuf};
-use mongopool_wire::{
-    may_compress, Decoded, Message, MsgFlags, OpCode, OpMsg, OpQuery, QueryFlags, ReplyFlags,
-    HEADER_LEN,
-};
+use mongopool_wire::{Decoded, Message, MsgFlags, OpCode, OpQuery, QueryFlags, HEADER_LEN};
 use serde::de::DeserializeOwned;
 
-use super::{next_request_id, Broken, Connection};
-use crate::error::{Error, ErrorKind, OperationFailure, Result};
+use super::request_reply::ReplyHeader;
+use super::{Admission, Broken, CommandFrame, Connection};
+use crate::error::{Error, ErrorKind, Result};
 use crate::read_preference::{ReadPreference, ReadPreferenceMode};
 use crate::reply_check::{check_command_reply, check_write_reply, AllowableError};
 
@@ -49,15 +47,6 @@ impl CommandOptions {
     }
 }
 
-/// What comes back for one request: the reply document and the reply's flags.
-pub(crate) struct Reply {
-    pub(crate) document: RawDocumentBuf,
-    pub(crate) request_id: i32,
-    /// The request it answers (its header's `responseTo`).
-    pub(crate) response_to: i32,
-    pub(crate) more_to_come: bool,
-}
-
 impl Connection {
     /// Runs a command on `db` and returns the server's reply as a raw document.
     ///
@@ -73,12 +62,26 @@ impl Connection {
         spec: &RawDocument,
         options: &CommandOptions,
     ) -> Result<RawDocumentBuf> {
-        let message = self.command_message(db, spec, options, MsgFlags::default())?;
-        let reply = self.round_trip(&message, command_name(spec)).await?;
+        self.command_borrowed(db, spec, options).await?;
+        Ok(self.io.take_reply_document())
+    }
+
+    /// Runs a command as [`Connection::command`] does, and lends the reply where it
+    /// was read, in the connection's buffer, until the next operation: nothing is
+    /// allocated for it. The cheapest way to run a command whose reply is looked at
+    /// and not kept (a ping, a hello on a monitoring connection).
+    pub async fn command_borrowed(
+        &mut self,
+        db: &str,
+        spec: &RawDocument,
+        options: &CommandOptions,
+    ) -> Result<&RawDocument> {
+        self.run_command(db, spec, options, MsgFlags::EMPTY).await?;
+        let reply = self.io.reply_document();
         if options.check {
-            check_command_reply(&reply.document, &options.allowable_errors)?;
+            check_command_reply(reply, &options.allowable_errors)?;
         }
-        Ok(reply.document)
+        Ok(reply)
     }
 
     /// Runs a command and deserialises the reply into `T` (any serde type, e.g. a
@@ -117,17 +120,16 @@ impl Connection {
     /// reply. Write errors and write concern errors are errors; a duplicate key is
     /// [`ErrorKind::DuplicateKey`] with the failed index.
     pub async fn write_command(&mut self, request_id: i32, msg: &[u8]) -> Result<RawDocumentBuf> {
-        self.check_usable()?;
-        self.broken = Some(Broken::Abandoned);
-        let interrupt = self.interrupt.clone();
-        let result = Self::interruptible(interrupt, async {
-            self.stream.write_all(msg).await?;
-            self.read_reply(request_id).await
-        })
-        .await;
-        let reply = self.settle(result)?;
-        check_write_reply(&reply.document)?;
-        Ok(reply.document)
+        self.admit(Admission::Ready)?;
+        let io = &mut self.io;
+        self.life
+            .guarded(async {
+                io.send_bytes(msg).await?;
+                io.receive_reply(&[request_id]).await
+            })
+            .await?;
+        check_write_reply(self.io.reply_document())?;
+        Ok(self.io.take_reply_document())
     }
 
     /// Sends raw, already encoded message bytes (one message, or several back to
@@ -135,15 +137,12 @@ impl Connection {
     /// within the server's limit. If the last message expects a reply, the
     /// connection is unusable until [`Connection::receive_message`] has read it.
     pub async fn send_message(&mut self, msg: &[u8], max_doc_size: usize) -> Result<()> {
-        self.check_usable()?;
+        self.admit(Admission::Ready)?;
         self.check_doc_size(max_doc_size)?;
         let awaiting = expects_reply(msg)?;
-        self.broken = Some(Broken::Abandoned);
-        let interrupt = self.interrupt.clone();
-        let result = Self::interruptible(interrupt, self.stream.write_all(msg)).await;
-        self.settle(result)?;
+        self.life.guarded(self.io.send_bytes(msg)).await?;
         if awaiting {
-            self.broken = Some(Broken::Abandoned);
+            self.life.broken = Some(Broken::Abandoned);
             self.awaiting_reply = true;
         }
         Ok(())
@@ -152,28 +151,20 @@ impl Connection {
     /// Reads the reply to `request_id`: its `responseTo` must match, or the
     /// connection is closed with a protocol error. OP_COMPRESSED is unwrapped.
     pub async fn receive_message(&mut self, request_id: i32) -> Result<Decoded> {
+        let admission = self.pending_reply();
+        self.admit(admission)?;
+        self.life.guarded(self.io.receive_decoded(request_id)).await
+    }
+
+    /// How a read of the reply `send_message` announced may start.
+    pub(super) fn pending_reply(&mut self) -> Admission {
         // A reply is only legitimately pending right after send_message; after a
         // dropped command the pending reply belongs to someone else.
-        let pending = std::mem::take(&mut self.awaiting_reply);
-        if !(pending && self.broken == Some(Broken::Abandoned)) {
-            self.check_usable()?;
+        if std::mem::take(&mut self.awaiting_reply) {
+            Admission::PendingReply
+        } else {
+            Admission::Ready
         }
-        self.broken = Some(Broken::Abandoned);
-        let interrupt = self.interrupt.clone();
-        let result = Self::interruptible(interrupt, async {
-            let frame = self.stream.read_frame().await?;
-            let decoded = Message::decode_reply(
-                &frame,
-                self.hello.max_message_size_bytes,
-                self.compressor.as_ref(),
-            )?;
-            if decoded.header.response_to != request_id {
-                return Err(wrong_response_to(request_id, decoded.header.response_to));
-            }
-            Ok(decoded)
-        })
-        .await;
-        self.settle(result)
     }
 
     pub(crate) fn check_doc_size(&self, size: usize) -> Result<()> {
@@ -184,124 +175,93 @@ impl Connection {
         Ok(())
     }
 
-    /// The message for a command, in the wire format this server speaks.
-    pub(crate) fn command_message(
-        &self,
+    /// Sends a command in the wire format this server speaks and, unless `flags`
+    /// has moreToCome, reads its reply (lent by `self.io.reply_document()`). An
+    /// OP_MSG command is written straight into the frame.
+    pub(super) async fn run_command(
+        &mut self,
         db: &str,
         spec: &RawDocument,
         options: &CommandOptions,
         flags: MsgFlags,
-    ) -> Result<Message> {
-        let rp = &options.read_preference;
-        if self.hello.supports_op_msg() {
-            let mut body = RawDocumentBuf::from_bytes(spec.as_bytes().to_vec())
-                .map_err(|e| Error::configuration(format!("invalid command document: {e}")))?;
-            body.append(cstr!("$db"), db);
-            let read_pref = if self.hello.is_mongos {
-                (rp.mode != ReadPreferenceMode::Primary).then(|| rp.to_document())
-            } else if rp.mode != ReadPreferenceMode::Primary {
-                Some(rp.to_document())
-            } else if options.secondary_ok {
-                Some(ReadPreference::with_mode(ReadPreferenceMode::PrimaryPreferred).to_document())
-            } else {
-                None
+    ) -> Result<ReplyHeader> {
+        self.admit(Admission::Ready)?;
+        let limits = self.hello.limits();
+        let compressor = self.compressor.as_ref();
+        let request_id = if self.hello.supports_op_msg() {
+            let read_pref = self.op_msg_read_preference(options);
+            let frame = CommandFrame {
+                db,
+                read_pref: read_pref.as_deref(),
+                flags,
             };
-            if let Some(read_pref) = read_pref {
-                body.append(cstr!("$readPreference"), read_pref);
-            }
-            Ok(Message::Msg(OpMsg::new(body).with_flags(flags)))
+            self.io.encode_command(spec, &frame, compressor, &limits)?
         } else {
-            let mut query_flags = QueryFlags::default();
-            if options.secondary_ok || rp.secondary_ok() {
-                query_flags.insert(QueryFlags::SECONDARY_OK);
-            }
-            let query = if self.hello.is_mongos && rp.needs_query_wrapper() {
-                let mut wrapped = RawDocumentBuf::new();
-                wrapped.append(cstr!("$query"), spec.to_owned());
-                wrapped.append(cstr!("$readPreference"), rp.to_document());
-                wrapped
-            } else {
-                spec.to_owned()
-            };
-            Ok(Message::Query(OpQuery {
-                flags: query_flags,
-                full_collection_name: format!("{db}.$cmd"),
-                number_to_skip: 0,
-                number_to_return: -1,
-                query,
-                return_fields_selector: None,
-            }))
-        }
-    }
-
-    /// Sends `message` and reads its reply, compressing when a compressor was agreed
-    /// and the command may be compressed. Any network or protocol error, or dropping
-    /// the future before the reply is read, makes the connection unusable.
-    pub(crate) async fn round_trip(&mut self, message: &Message, name: &str) -> Result<Reply> {
-        self.check_usable()?;
-        message.check_limits(&self.hello.limits())?;
-        let request_id = next_request_id();
-        let mut buf = std::mem::take(&mut self.write_buf);
-        buf.clear();
-        let encoded = match &self.compressor {
-            Some(c) if may_compress(name) => message.encode_compressed(request_id, 0, c, &mut buf),
-            _ => message.encode(request_id, 0, &mut buf),
+            let message = self.op_query_command(db, spec, options);
+            self.io.encode_message(&message, compressor, &limits)?
         };
-        if let Err(e) = encoded {
-            self.write_buf = buf;
-            return Err(e.into());
+        let io = &mut self.io;
+        self.life
+            .guarded(async {
+                if flags.contains(MsgFlags::MORE_TO_COME) {
+                    io.send_request().await?;
+                    return Ok(ReplyHeader {
+                        request_id,
+                        response_to: 0,
+                        more_to_come: false,
+                    });
+                }
+                let reply = io.round_trip(request_id).await?;
+                // moreToCome on a reply means more replies follow, unasked: only an
+                // exhaust request may get that; otherwise the next caller would read them.
+                if reply.more_to_come && !flags.contains(MsgFlags::EXHAUST_ALLOWED) {
+                    return Err(Error::protocol(
+                        "the reply has moreToCome set, but the request did not allow exhaust",
+                    ));
+                }
+                Ok(reply)
+            })
+            .await
+    }
+
+    /// `$readPreference` of an OP_MSG command, where a mongos or a secondary needs one.
+    fn op_msg_read_preference(&self, options: &CommandOptions) -> Option<RawDocumentBuf> {
+        let rp = &options.read_preference;
+        if self.hello.is_mongos {
+            (rp.mode != ReadPreferenceMode::Primary).then(|| rp.to_document())
+        } else if rp.mode != ReadPreferenceMode::Primary {
+            Some(rp.to_document())
+        } else if options.secondary_ok {
+            Some(ReadPreference::with_mode(ReadPreferenceMode::PrimaryPreferred).to_document())
+        } else {
+            None
         }
-        let expects_reply =
-            !matches!(message, Message::Msg(m) if m.flags.contains(MsgFlags::MORE_TO_COME));
-        let exhaust_allowed =
-            matches!(message, Message::Msg(m) if m.flags.contains(MsgFlags::EXHAUST_ALLOWED));
-        self.broken = Some(Broken::Abandoned);
-        let interrupt = self.interrupt.clone();
-        let result = Self::interruptible(interrupt, async {
-            self.stream.write_all(&buf).await?;
-            if !expects_reply {
-                return Ok(None);
-            }
-            let reply = self.read_reply(request_id).await?;
-            // moreToCome on a reply means more replies follow, unasked: only an
-            // exhaust request may get that; otherwise the next caller would read them.
-            if reply.more_to_come && !exhaust_allowed {
-                return Err(Error::protocol(
-                    "the reply has moreToCome set, but the request did not allow exhaust",
-                ));
-            }
-            Ok(Some(reply))
+    }
+
+    /// A command as OP_QUERY on `<db>.$cmd`, for servers before OP_MSG: the SlaveOk
+    /// bit, and the `$query`/`$readPreference` wrapper for a mongos.
+    fn op_query_command(&self, db: &str, spec: &RawDocument, options: &CommandOptions) -> Message {
+        let rp = &options.read_preference;
+        let mut query_flags = QueryFlags::default();
+        if options.secondary_ok || rp.secondary_ok() {
+            query_flags.insert(QueryFlags::SECONDARY_OK);
+        }
+        let query = if self.hello.is_mongos && rp.needs_query_wrapper() {
+            let mut wrapped = RawDocumentBuf::new();
+            wrapped.append(cstr!("$query"), spec.to_owned());
+            wrapped.append(cstr!("$readPreference"), rp.to_document());
+            wrapped
+        } else {
+            spec.to_owned()
+        };
+        Message::Query(OpQuery {
+            flags: query_flags,
+            full_collection_name: format!("{db}.$cmd"),
+            number_to_skip: 0,
+            number_to_return: -1,
+            query,
+            return_fields_selector: None,
         })
-        .await;
-        self.write_buf = buf;
-        let reply = self.settle(result)?;
-        Ok(reply.unwrap_or_else(|| Reply {
-            document: RawDocumentBuf::new(),
-            request_id,
-            response_to: 0,
-            more_to_come: false,
-        }))
-    }
-
-    /// Reads one reply to `request_id` and takes out its document.
-    pub(crate) async fn read_reply(&mut self, request_id: i32) -> Result<Reply> {
-        self.read_reply_to(&[request_id]).await
-    }
-
-    /// Reads one reply whose `responseTo` is one of `accepted` (the first is the
-    /// one named in the error otherwise) and takes out its document.
-    pub(crate) async fn read_reply_to(&mut self, accepted: &[i32]) -> Result<Reply> {
-        let frame = self.stream.read_frame().await?;
-        let decoded = Message::decode_reply(
-            &frame,
-            self.hello.max_message_size_bytes,
-            self.compressor.as_ref(),
-        )?;
-        if !accepted.contains(&decoded.header.response_to) {
-            let expected = accepted.first().copied().unwrap_or(0);
-            return Err(wrong_response_to(expected, decoded.header.response_to));
-        }
-        reply_document(decoded)
     }
 }
 
@@ -312,64 +272,6 @@ pub(crate) fn command_name(spec: &RawDocument) -> &str {
         .and_then(|e| e.ok())
         .map(|(k, _)| k.as_str())
         .unwrap_or("")
-}
-
-fn wrong_response_to(expected: i32, got: i32) -> Error {
-    Error::protocol(format!(
-        "reply answers request {got}, but request {expected} was sent"
-    ))
-}
-
-/// The document of an OP_MSG or OP_REPLY reply.
-pub(crate) fn reply_document(decoded: Decoded) -> Result<Reply> {
-    let request_id = decoded.header.request_id;
-    let response_to = decoded.header.response_to;
-    match decoded.message {
-        Message::Msg(msg) => Ok(Reply {
-            more_to_come: msg.flags.contains(MsgFlags::MORE_TO_COME),
-            document: msg.body,
-            request_id,
-            response_to,
-        }),
-        Message::Reply(reply) => {
-            let query_failure = reply.flags.contains(ReplyFlags::QUERY_FAILURE);
-            let Some(document) = reply.documents.first().map(|d| d.to_owned()) else {
-                return Err(Error::protocol("OP_REPLY to a command carries no document"));
-            };
-            if query_failure {
-                return Err(query_failure_error(document));
-            }
-            Ok(Reply {
-                document,
-                request_id,
-                response_to,
-                more_to_come: false,
-            })
-        }
-        other => Err(Error::protocol(format!(
-            "expected OP_MSG or OP_REPLY as a reply, got {:?}",
-            other.op_code()
-        ))),
-    }
-}
-
-fn query_failure_error(doc: RawDocumentBuf) -> Error {
-    let code = doc.get_i32("code").unwrap_or(0);
-    let message = doc.get_str("$err").unwrap_or("query failure").to_owned();
-    let failure = OperationFailure {
-        code,
-        code_name: None,
-        message,
-        labels: Vec::new(),
-        reply: doc,
-    };
-    Error::new(
-        if crate::reply_check::is_not_primary(code, &failure.message) {
-            ErrorKind::NotPrimary(failure)
-        } else {
-            ErrorKind::OperationFailure(failure)
-        },
-    )
 }
 
 /// Whether the last of the messages in `bytes` gets a reply: OP_QUERY and

@@ -4,8 +4,8 @@
 use bson::{RawDocument, RawDocumentBuf};
 use mongopool_wire::MsgFlags;
 
-use super::command::{command_name, CommandOptions};
-use super::{Broken, Connection};
+use super::command::CommandOptions;
+use super::{Admission, Broken, Connection};
 use crate::error::{Error, ErrorKind, Result};
 use crate::reply_check::check_command_reply;
 
@@ -22,9 +22,8 @@ impl Connection {
     /// in the command, as the OP_MSG spec requires). Needs OP_MSG (wire version 6+).
     pub async fn send_unacknowledged(&mut self, db: &str, spec: &RawDocument) -> Result<()> {
         self.require_op_msg("moreToCome")?;
-        let message =
-            self.command_message(db, spec, &CommandOptions::default(), MsgFlags::MORE_TO_COME)?;
-        self.round_trip(&message, command_name(spec)).await?;
+        self.run_command(db, spec, &CommandOptions::default(), MsgFlags::MORE_TO_COME)
+            .await?;
         Ok(())
     }
 
@@ -39,8 +38,9 @@ impl Connection {
         options: &CommandOptions,
     ) -> Result<RawDocumentBuf> {
         self.require_op_msg("exhaustAllowed")?;
-        let message = self.command_message(db, spec, options, MsgFlags::EXHAUST_ALLOWED)?;
-        let reply = self.round_trip(&message, command_name(spec)).await?;
+        let reply = self
+            .run_command(db, spec, options, MsgFlags::EXHAUST_ALLOWED)
+            .await?;
         if reply.more_to_come {
             self.exhaust_request = Some(ExhaustIds {
                 request: reply.response_to,
@@ -48,14 +48,15 @@ impl Connection {
             });
         }
         if options.check {
-            if let Err(e) = check_command_reply(&reply.document, &options.allowable_errors) {
+            if let Err(e) = check_command_reply(self.io.reply_document(), &options.allowable_errors)
+            {
                 if reply.more_to_come {
                     self.break_exhaust();
                 }
                 return Err(e);
             }
         }
-        Ok(reply.document)
+        Ok(self.io.take_reply_document())
     }
 
     /// The next reply of an exhaust stream, or `None` once the server has sent the
@@ -66,35 +67,28 @@ impl Connection {
         let Some(ids) = self.exhaust_request else {
             return Ok(None);
         };
-        if let Some(reason) = self.broken {
-            return Err(Error::connection(format!(
-                "connection {} to {} cannot be used: {reason}",
-                self.id, self.address
-            )));
-        }
-        self.broken = Some(Broken::Abandoned);
+        self.admit(Admission::Exhaust)?;
         // The spec: each follow-up answers the previous reply. Some servers
         // (SecantusDB 0.5) answer the original request every time; accept that
         // too, as the drivers do, but nothing else.
-        let interrupt = self.interrupt.clone();
-        let result = Self::interruptible(
-            interrupt,
-            self.read_reply_to(&[ids.previous_reply, ids.request]),
-        )
-        .await;
-        let reply = self.settle(result).inspect_err(|_| self.break_exhaust())?;
+        let accepted = [ids.previous_reply, ids.request];
+        let reply = self
+            .life
+            .guarded(self.io.receive_reply(&accepted))
+            .await
+            .inspect_err(|_| self.break_exhaust())?;
         self.exhaust_request = reply.more_to_come.then_some(ExhaustIds {
             request: ids.request,
             previous_reply: reply.request_id,
         });
-        Ok(Some(reply.document))
+        Ok(Some(self.io.take_reply_document()))
     }
 
     /// Any error inside an exhaust stream ends the connection: the server may still
     /// be sending the stream's replies, which no later caller must read as its own.
     fn break_exhaust(&mut self) {
         self.exhaust_request = None;
-        self.broken.get_or_insert(Broken::Closed);
+        self.life.broken.get_or_insert(Broken::Closed);
     }
 
     /// Whether an exhaust stream is still being read.

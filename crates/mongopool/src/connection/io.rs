@@ -53,29 +53,35 @@ impl FramedStream {
         bounded(self.socket_timeout, "writing a message", fut).await
     }
 
-    /// Reads one whole message (header included). A length outside
-    /// `16..=max_message_size` is refused before the body is allocated.
-    pub(crate) async fn read_frame(&mut self) -> Result<Vec<u8>> {
+    /// Reads one whole message (header included) into `frame`, replacing what was
+    /// there and reusing its memory. A length outside `16..=max_message_size` is
+    /// refused before the body is allocated.
+    pub(crate) async fn read_frame(&mut self, frame: &mut Vec<u8>) -> Result<()> {
         let max = self.max_message_size;
         let inner = &mut self.inner;
-        let fut = async {
-            let mut header = [0u8; HEADER_LEN];
-            inner.read_exact(&mut header).await?;
-            Ok::<_, std::io::Error>(header)
-        };
-        let header_bytes = bounded(self.socket_timeout, "reading a reply", fut).await?;
+        let mut header_bytes = [0u8; HEADER_LEN];
+        bounded(
+            self.socket_timeout,
+            "reading a reply",
+            inner.read_exact(&mut header_bytes),
+        )
+        .await?;
         let header = Header::parse(&header_bytes)?;
         let length = check_message_length(header.message_length, max)?;
-        // Memory follows the bytes that really arrive: a peer announcing a large
-        // message and sending nothing costs us a small buffer, not the whole length.
-        let mut frame = Vec::with_capacity(length.min(EAGER_ALLOCATION_BYTES));
+        frame.clear();
         frame.extend_from_slice(&header_bytes);
-        let remaining = (length - HEADER_LEN) as u64;
         let fut = async {
-            (&mut *inner)
-                .take(remaining)
-                .read_to_end(&mut frame)
-                .await?;
+            if length <= EAGER_ALLOCATION_BYTES {
+                frame.resize(length, 0);
+                let body = frame.get_mut(HEADER_LEN..).unwrap_or_default();
+                inner.read_exact(body).await?;
+                return Ok(());
+            }
+            // Memory follows the bytes that really arrive: a peer announcing a large
+            // message and sending nothing costs us a small buffer, not the whole length.
+            frame.reserve(EAGER_ALLOCATION_BYTES);
+            let remaining = (length - HEADER_LEN) as u64;
+            (&mut *inner).take(remaining).read_to_end(frame).await?;
             if frame.len() != length {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
@@ -84,13 +90,12 @@ impl FramedStream {
             }
             Ok(())
         };
-        bounded(self.socket_timeout, "reading a reply", fut).await?;
-        Ok(frame)
+        bounded(self.socket_timeout, "reading a reply", fut).await
     }
 
-    /// The limit on one read or write.
-    pub(crate) fn set_socket_timeout(&mut self, timeout: Option<Duration>) {
-        self.socket_timeout = timeout;
+    /// The largest message we accept from the server.
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.max_message_size
     }
 
     /// The largest message the server accepts (and that we accept from it).
@@ -99,8 +104,8 @@ impl FramedStream {
     }
 }
 
-/// Runs one io future within the socket timeout (`None` or zero: no limit); maps its
-/// errors (and the timeout) to ours.
+/// Runs one io future within the socket timeout; maps its errors (and the timeout)
+/// to ours.
 async fn bounded<T>(
     timeout: Option<Duration>,
     what: &str,

@@ -1,8 +1,7 @@
 //! `legacy_write`: OP_INSERT / OP_UPDATE / OP_DELETE, optionally followed by
 //! getLastError, for servers from before write commands took over.
 
-use super::command::reply_document;
-use super::Connection;
+use super::{Admission, Connection};
 use crate::error::{Error, ErrorKind, OperationFailure, Result};
 use crate::reply_check::check_gle_reply;
 
@@ -26,7 +25,7 @@ impl Connection {
         max_doc_size: usize,
         with_last_error: bool,
     ) -> Result<Option<LegacyWriteResult>> {
-        self.check_usable()?;
+        self.admit(Admission::Ready)?;
         if !self.hello.supports_legacy_writes() {
             return Err(Error::new(ErrorKind::Unsupported {
                 message: format!(
@@ -52,8 +51,11 @@ impl Connection {
         if !with_last_error {
             return Ok(None);
         }
-        let decoded = self.receive_message(request_id).await?;
-        let reply = reply_document(decoded)?;
-        check_gle_reply(&reply.document).map(Some)
+        let admission = self.pending_reply();
+        self.admit(admission)?;
+        self.life
+            .guarded(self.io.receive_reply(&[request_id]))
+            .await?;
+        check_gle_reply(self.io.reply_document()).map(Some)
     }
 }

@@ -61,6 +61,10 @@ pub struct UriOptions {
     /// `waitQueueTimeoutMS`: how long a checkout may wait for a connection. Zero means
     /// no limit (the default). Deprecated in favour of `timeoutMS`.
     pub wait_queue_timeout: Option<Duration>,
+    /// `waitQueueMultiple` (PyMongo 3's option): at most `maxPoolSize ×
+    /// waitQueueMultiple` checkouts may wait for a connection; the next fails at once.
+    /// No bound by default.
+    pub wait_queue_multiple: Option<u32>,
     /// `directConnection`: talk to the one given host only (Single topology).
     pub direct_connection: Option<bool>,
     /// `loadBalanced`: the host is a load balancer in front of mongos routers.
@@ -149,6 +153,7 @@ impl fmt::Debug for UriOptions {
             max_idle_time,
             max_connecting,
             wait_queue_timeout,
+            wait_queue_multiple,
             direct_connection,
             load_balanced,
             replica_set,

@@ -238,17 +238,24 @@ pub enum CheckoutFailedReason {
     /// notion of an abandoned checkout, and reporting one as `timeout` or
     /// `connectionError` would tell the subscriber something that did not happen.
     Cancelled,
+    /// The checkout would have had to wait and the wait queue was full
+    /// ([`PoolOptions::max_waiters`](crate::pool::PoolOptions::max_waiters)): it failed at
+    /// once with [`ErrorKind::ExceededMaxWaiters`](crate::ErrorKind::ExceededMaxWaiters).
+    /// Not one of the spec's reasons (the spec's wait queue is unbounded).
+    ExceededMaxWaiters,
 }
 
 impl CheckoutFailedReason {
     /// The spec's name of the reason (`poolClosed`, `timeout`, `connectionError`), or
-    /// `cancelled` for [`CheckoutFailedReason::Cancelled`].
+    /// `cancelled` for [`CheckoutFailedReason::Cancelled`] and `exceededMaxWaiters` for
+    /// [`CheckoutFailedReason::ExceededMaxWaiters`].
     pub fn as_str(self) -> &'static str {
         match self {
             CheckoutFailedReason::PoolClosed => "poolClosed",
             CheckoutFailedReason::Timeout => "timeout",
             CheckoutFailedReason::ConnectionError => "connectionError",
             CheckoutFailedReason::Cancelled => "cancelled",
+            CheckoutFailedReason::ExceededMaxWaiters => "exceededMaxWaiters",
         }
     }
 
@@ -263,6 +270,9 @@ impl CheckoutFailedReason {
                 "An error occurred while trying to establish a new connection"
             }
             CheckoutFailedReason::Cancelled => "The checkout was abandoned by its caller",
+            CheckoutFailedReason::ExceededMaxWaiters => {
+                "The wait queue was full: too many checkouts were waiting for a connection"
+            }
         }
     }
 }

@@ -29,8 +29,9 @@ use super::establish::{self, Established, Purpose};
 use super::inner::PoolInner;
 use super::pooled::PooledConnection;
 use super::slots::{Grant, GrantCell, Interrupted};
-use super::state::{ConnMeta, Entry, IdleConnection, NewConnection, Refusal, Search};
+use super::state::{ConnMeta, Entry, IdleConnection, NewConnection, Overload, Refusal, Search};
 use super::wait_queue::{race, until_deadline, Interruption};
+use super::waiters::WaiterTicket;
 use super::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::events::{
@@ -90,6 +91,22 @@ impl<C: Connector> Attempt<'_, C> {
             Refusal::Cleared => CheckoutFailedReason::ConnectionError,
         };
         self.fail(reason, Some(error.clone()));
+        error
+    }
+
+    fn overloaded(&mut self, counts: Overload) -> Error {
+        let error = Error::new(ErrorKind::ExceededMaxWaiters {
+            address: self.inner.address.to_string(),
+            max_waiters: self.inner.options.max_waiters.unwrap_or(u32::MAX),
+            waiters: counts.waiters,
+            max_pool_size: self.inner.options.max_pool_size,
+            in_use: counts.in_use,
+            pending: counts.pending,
+        });
+        self.fail(
+            CheckoutFailedReason::ExceededMaxWaiters,
+            Some(error.clone()),
+        );
         error
     }
 
@@ -225,6 +242,8 @@ impl<C: Connector> Drop for Queued<'_, C> {
 /// queue, the outcome of its search), or queued for a slot.
 enum Arrival<T> {
     Refused(Refusal),
+    /// It would have had to wait, and `max_waiters` checkouts already were.
+    Overloaded(Overload),
     Entered(Entry<T>),
     Queued(u32, Arc<GrantCell<IdleConnection<T>>>),
 }
@@ -293,6 +312,9 @@ impl<C: Connector> PoolInner<C> {
             inner: self,
             held: false,
         };
+        // Held from the moment this checkout must wait until it stops waiting.
+        let mut waiter = WaiterTicket::new(&self.counters.waiters);
+        let max_waiters = self.options.max_waiters;
         let now = self.idle_clock();
         let arrival = self.with_state(|st, ev| {
             let admitted = match st.admission() {
@@ -300,6 +322,9 @@ impl<C: Connector> PoolInner<C> {
                 Err(refusal) => return Arrival::Refused(refusal),
             };
             if !st.slots.try_take() {
+                if let Err(waiters) = waiter.admit(max_waiters) {
+                    return Arrival::Overloaded(st.overload(waiters));
+                }
                 let cell = GrantCell::spare_or_new();
                 st.slots.enqueue(cell.clone());
                 return Arrival::Queued(admitted, cell);
@@ -312,7 +337,17 @@ impl<C: Connector> PoolInner<C> {
                     attempt.counted = true;
                     ev.emit(attempt.checked_out_event(c.meta.id));
                 }
-                Entry::Queued(_) => claim.held = true,
+                Entry::Queued(_) => {
+                    if let Err(waiters) = waiter.admit(max_waiters) {
+                        // It must not wait: leave the head's queue and the slot (nobody
+                        // is queued for it, or this checkout would not have taken it).
+                        st.release_head_claim();
+                        st.slots.release();
+                        slot.held = false;
+                        return Arrival::Overloaded(st.overload(waiters));
+                    }
+                    claim.held = true;
+                }
                 Entry::Create(_) | Entry::Refused(_) => {}
             }
             Arrival::Entered(entry)
@@ -320,6 +355,7 @@ impl<C: Connector> PoolInner<C> {
 
         let entry = match arrival {
             Arrival::Refused(refusal) => return Err(attempt.refused(refusal)),
+            Arrival::Overloaded(counts) => return Err(attempt.overloaded(counts)),
             Arrival::Entered(entry) => entry,
             Arrival::Queued(admitted, cell) => {
                 let mut queued = Queued {
@@ -328,7 +364,6 @@ impl<C: Connector> PoolInner<C> {
                 };
                 attempt.waited = true;
                 let deadline = attempt.deadline();
-                let _waiting = self.counters.waiting();
                 let received = poll_fn(|cx| queued.poll(cx));
                 let grant = match until_deadline(received, deadline).await {
                     Ok(Ok(grant)) => grant,
@@ -371,7 +406,10 @@ impl<C: Connector> PoolInner<C> {
 
         let admitted = match entry {
             Entry::Found(c) => return Ok(attempt.succeed(c.conn, c.meta, slot)),
-            Entry::Create(new) => return self.establish_for(attempt, new, slot).await,
+            Entry::Create(new) => {
+                drop(waiter);
+                return self.establish_for(attempt, new, slot).await;
+            }
             Entry::Refused(refusal) => return Err(attempt.refused(refusal)),
             Entry::Queued(admitted) => admitted,
         };
@@ -381,7 +419,6 @@ impl<C: Connector> PoolInner<C> {
             None => {
                 attempt.waited = true;
                 let deadline = attempt.deadline();
-                let _waiting = self.counters.waiting();
                 match race(self.wait_queue.head(), deadline, lifecycle.as_mut()).await {
                     Ok(head) => head,
                     Err(why) => return Err(attempt.interrupted(why)),
@@ -414,7 +451,6 @@ impl<C: Connector> PoolInner<C> {
                 Search::Wait => {
                     attempt.waited = true;
                     let deadline = attempt.deadline();
-                    let _waiting = self.counters.waiting();
                     if let Err(why) = race(available, deadline, lifecycle.as_mut()).await {
                         return Err(attempt.interrupted(why));
                     }
@@ -423,6 +459,7 @@ impl<C: Connector> PoolInner<C> {
         };
         // Establishing is not waiting in the queue: let the next checkout look.
         drop(head);
+        drop(waiter);
         self.establish_for(attempt, new, slot).await
     }
 

@@ -335,10 +335,20 @@ impl<C: Connector> PoolInner<C> {
             Refusal::Closed => Error::new(ErrorKind::PoolClosed {
                 address: self.address.to_string(),
             }),
-            Refusal::Cleared => Error::new(ErrorKind::PoolCleared {
-                address: self.address.to_string(),
-                cause: lock(&self.state).clear_cause.clone(),
-            }),
+            Refusal::Cleared => {
+                let state = lock(&self.state);
+                // Paused since it was created: say so, not "cleared".
+                let never_ready = state.phase == super::state::Phase::Paused
+                    && state.generation == 0
+                    && state.clear_cause.is_none();
+                Error::new(ErrorKind::PoolCleared {
+                    address: self.address.to_string(),
+                    cause: match never_ready {
+                        true => Some(crate::error::POOL_NEVER_READIED.to_owned()),
+                        false => state.clear_cause.clone(),
+                    },
+                })
+            }
         }
     }
 

@@ -40,29 +40,31 @@ mod connector;
 mod establish;
 mod event_sink;
 mod inner;
-mod interrupt;
 mod maintenance;
 mod options;
 mod pooled;
-mod purpose;
 mod slots;
 mod state;
 mod stats;
 mod wait_queue;
+mod waiters;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use connector::{ConnectContext, Connector, Poolable};
-pub use interrupt::InterruptSignal;
 pub use options::{PoolOptions, PoolOptionsBuilder};
 pub use pooled::PooledConnection;
-pub use purpose::{CheckoutPurpose, InUseByPurpose};
 pub use stats::{CheckoutFailureCounts, ClosedCounts, PoolStats};
 
 use crate::address::ServerAddress;
+// The interrupt signal and checkout purposes live below both the pool and the
+// connection; the pool's files name them through these.
+use crate::checkout_purpose as purpose;
 use crate::error::{Error, Result};
+use crate::interrupt;
 use inner::PoolInner;
+use purpose::CheckoutPurpose;
 
 /// Locks a mutex, ignoring poisoning: the pool's state is consistent between statements
 /// that can panic, and a panicking event handler never holds a lock.
@@ -104,7 +106,9 @@ impl<C: Connector> Pool<C> {
     /// is paused or is cleared while this waits, with
     /// [`ErrorKind::PoolClosed`](crate::ErrorKind::PoolClosed) if it is closed, with
     /// [`ErrorKind::WaitQueueTimeout`](crate::ErrorKind::WaitQueueTimeout) after waiting
-    /// longer than `wait_queue_timeout`, and with the connector's error if establishing
+    /// longer than `wait_queue_timeout`, at once with
+    /// [`ErrorKind::ExceededMaxWaiters`](crate::ErrorKind::ExceededMaxWaiters) if it
+    /// would have to wait while [`PoolOptions::max_waiters`] checkouts already do, and with the connector's error if establishing
     /// the new connection fails.
     ///
     /// Cancellation-safe: dropping the future at any point leaks nothing. A connection
@@ -138,7 +142,7 @@ impl<C: Connector> Pool<C> {
     /// every waiting checkout at once with
     /// [`ErrorKind::PoolCleared`](crate::ErrorKind::PoolCleared) (naming `cause`). Emits
     /// `PoolCleared` unless the pool was already paused. With `interrupt_in_use`, also
-    /// fires the [`InterruptSignal`] of every connection in use or being established
+    /// fires the [`InterruptSignal`](crate::InterruptSignal) of every connection in use or being established
     /// and closes the in-use ones at once (reason `stale`). Does nothing on a closed pool.
     ///
     /// A load-balanced pool ([`PoolOptions::load_balanced`]) is never cleared that way:

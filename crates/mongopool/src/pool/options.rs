@@ -29,6 +29,16 @@ pub struct PoolOptions {
     /// `None` (or zero) means wait forever. Establishing the connection is not part of
     /// the wait. Defaults to `None`.
     pub wait_queue_timeout: Option<Duration>,
+    /// Most checkouts that may wait in the wait queue at once (for a slot, for the head
+    /// of the queue, or at its head for a connection); `None` means no bound. A checkout
+    /// that would have to wait while this many already do fails at once with
+    /// [`ErrorKind::ExceededMaxWaiters`](crate::ErrorKind::ExceededMaxWaiters) instead
+    /// of queueing, so an overloaded service sheds load rather than piling up latency.
+    /// A checkout that finds a connection, or room to establish one, never waits and is
+    /// never refused. `Some(0)` means no checkout ever waits. The URI option
+    /// `waitQueueMultiple` (PyMongo 3's name) sets this to `maxPoolSize ×
+    /// waitQueueMultiple`. Defaults to `None` (unbounded, as the CMAP spec's queue is).
+    pub max_waiters: Option<u32>,
     /// Pause between runs of the background task that closes perished available
     /// connections and keeps `min_pool_size` (the spec tests' `backgroundThreadIntervalMS`).
     /// A run also happens at once after `ready()`, `clear()`, and after each background
@@ -57,6 +67,7 @@ impl Default for PoolOptions {
             max_idle_time: None,
             max_connecting: 2,
             wait_queue_timeout: None,
+            max_waiters: None,
             maintenance_interval: Some(Duration::from_secs(10)),
             event_handler: None,
             load_balanced: false,
@@ -125,6 +136,7 @@ impl fmt::Debug for PoolOptions {
             .field("max_idle_time", &self.max_idle_time)
             .field("max_connecting", &self.max_connecting)
             .field("wait_queue_timeout", &self.wait_queue_timeout)
+            .field("max_waiters", &self.max_waiters)
             .field("maintenance_interval", &self.maintenance_interval)
             .field(
                 "event_handler",
@@ -172,6 +184,21 @@ impl PoolOptionsBuilder {
         self
     }
 
+    /// Sets [`PoolOptions::max_waiters`] (`None`: unbounded).
+    pub fn max_waiters(mut self, n: Option<u32>) -> Self {
+        self.options.max_waiters = n;
+        self
+    }
+
+    /// Sets [`PoolOptions::max_waiters`] the way the URI option `waitQueueMultiple` does:
+    /// to `max_pool_size × multiple` (saturating), with the `max_pool_size` set so far.
+    /// An unbounded pool (`max_pool_size` 0) gets no bound.
+    pub fn wait_queue_multiple(mut self, multiple: u32) -> Self {
+        self.options.max_waiters = (self.options.max_pool_size != 0)
+            .then(|| self.options.max_pool_size.saturating_mul(multiple));
+        self
+    }
+
     /// Sets [`PoolOptions::maintenance_interval`] (`None` disables background maintenance).
     pub fn maintenance_interval(mut self, d: Option<Duration>) -> Self {
         self.options.maintenance_interval = d;
@@ -209,6 +236,7 @@ mod tests {
         assert_eq!(o.max_connecting, 2);
         assert_eq!(o.max_idle_time, None);
         assert_eq!(o.wait_queue_timeout, None);
+        assert_eq!(o.max_waiters, None);
         assert_eq!(o.maintenance_interval, Some(Duration::from_secs(10)));
     }
 
@@ -251,5 +279,27 @@ mod tests {
         assert_eq!(n.min_pool_size, 3);
         assert_eq!(n.wait_queue_timeout, None);
         n.validate().unwrap();
+    }
+
+    #[test]
+    fn wait_queue_multiple_is_a_multiple_of_max_pool_size() {
+        let o = PoolOptions::builder()
+            .max_pool_size(4)
+            .wait_queue_multiple(2)
+            .build()
+            .unwrap();
+        assert_eq!(o.max_waiters, Some(8));
+        let o = PoolOptions::builder()
+            .max_pool_size(u32::MAX)
+            .wait_queue_multiple(3)
+            .build()
+            .unwrap();
+        assert_eq!(o.max_waiters, Some(u32::MAX));
+        let unbounded = PoolOptions::builder()
+            .max_pool_size(0)
+            .wait_queue_multiple(3)
+            .build()
+            .unwrap();
+        assert_eq!(unbounded.max_waiters, None);
     }
 }

@@ -46,6 +46,14 @@ pub(crate) enum Refusal {
     Cleared,
 }
 
+/// The pool's counts when it refused a checkout for want of room in the wait queue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Overload {
+    pub(crate) waiters: u32,
+    pub(crate) in_use: u32,
+    pub(crate) pending: u32,
+}
+
 /// What travels with a connection for its whole life in the pool.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnMeta {
@@ -213,6 +221,15 @@ impl<T: Poolable> PoolState<T> {
     /// Pending + available + in use.
     pub(crate) fn total(&self) -> usize {
         self.idle.len() + self.pending as usize + self.in_use as usize
+    }
+
+    /// The counts for a checkout refused while `waiters` checkouts wait.
+    pub(crate) fn overload(&self, waiters: u32) -> Overload {
+        Overload {
+            waiters,
+            in_use: self.in_use,
+            pending: self.pending,
+        }
     }
 
     /// Whether a checkout may start: the generation it is admitted under.

@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use super::purpose::PurposeCounts;
 use crate::events::{CheckoutFailedReason, ConnectionClosedReason};
 
-/// What a pool holds and has done, at one instant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a pool holds and has done, at one instant. Serializes (serde) with the field
+/// names below, e.g. to JSON for a status endpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct PoolStats {
     /// Connections pending, available or in use.
@@ -40,7 +41,7 @@ pub struct PoolStats {
 }
 
 /// Closed connections by [`ConnectionClosedReason`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct ClosedCounts {
     /// Closed because the pool was cleared after they were created.
@@ -70,7 +71,7 @@ impl ClosedCounts {
 }
 
 /// Failed checkouts by [`CheckoutFailedReason`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct CheckoutFailureCounts {
     /// The pool was closed.
@@ -81,43 +82,37 @@ pub struct CheckoutFailureCounts {
     pub connection_error: u64,
     /// The caller dropped the checkout.
     pub cancelled: u64,
+    /// Refused at once: the wait queue was full (`max_waiters`).
+    pub exceeded_max_waiters: u64,
 }
 
 impl CheckoutFailureCounts {
     /// All failed checkouts.
     pub fn total(&self) -> u64 {
-        self.pool_closed + self.timeout + self.connection_error + self.cancelled
+        self.pool_closed
+            + self.timeout
+            + self.connection_error
+            + self.cancelled
+            + self.exceeded_max_waiters
     }
 }
 
 /// The checkout counts, kept outside the state lock.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    waiters: AtomicUsize,
+    /// Checkouts waiting (see `waiters`).
+    pub(crate) waiters: AtomicUsize,
     immediate: AtomicU64,
     after_wait: AtomicU64,
     failed_pool_closed: AtomicU64,
     failed_timeout: AtomicU64,
     failed_connection_error: AtomicU64,
     failed_cancelled: AtomicU64,
+    failed_exceeded_max_waiters: AtomicU64,
     pub(crate) purposes: PurposeCounts,
 }
 
-/// Counts one waiting checkout while alive.
-pub(crate) struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 impl Counters {
-    pub(crate) fn waiting(&self) -> Waiting<'_> {
-        self.waiters.fetch_add(1, Ordering::Relaxed);
-        Waiting(&self.waiters)
-    }
-
     pub(crate) fn checked_out(&self, waited: bool) {
         let counter = if waited {
             &self.after_wait
@@ -133,6 +128,7 @@ impl Counters {
             CheckoutFailedReason::Timeout => &self.failed_timeout,
             CheckoutFailedReason::ConnectionError => &self.failed_connection_error,
             CheckoutFailedReason::Cancelled => &self.failed_cancelled,
+            CheckoutFailedReason::ExceededMaxWaiters => &self.failed_exceeded_max_waiters,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -148,6 +144,7 @@ impl Counters {
             timeout: self.failed_timeout.load(Ordering::Relaxed),
             connection_error: self.failed_connection_error.load(Ordering::Relaxed),
             cancelled: self.failed_cancelled.load(Ordering::Relaxed),
+            exceeded_max_waiters: self.failed_exceeded_max_waiters.load(Ordering::Relaxed),
         };
         let pinned = self.purposes.breakdown(stats.in_use, 0);
         stats.in_use_by_cursors = pinned.cursors;

@@ -56,6 +56,9 @@ pub struct PoolOptionsSpec {
     pub max_idle_time_ms: Option<u64>,
     pub wait_queue_timeout_ms: Option<u64>,
     pub max_connecting: Option<u32>,
+    /// PyMongo 3's `waitQueueMultiple` (not in the spec's format; the files in
+    /// `cmap-extra/` use it): at most `maxPoolSize × waitQueueMultiple` waiters.
+    pub wait_queue_multiple: Option<u32>,
     /// Negative: never run. Positive: milliseconds between runs.
     pub background_thread_interval_ms: Option<i64>,
     pub app_name: Option<String>,
@@ -316,6 +319,7 @@ impl PoolOptionsSpec {
                 "maxIdleTimeMS",
                 "waitQueueTimeoutMS",
                 "maxConnecting",
+                "waitQueueMultiple",
                 "backgroundThreadIntervalMS",
                 "appName",
             ],
@@ -331,6 +335,7 @@ impl PoolOptionsSpec {
             max_idle_time_ms: unsigned(m, "maxIdleTimeMS", WHAT)?,
             wait_queue_timeout_ms: unsigned(m, "waitQueueTimeoutMS", WHAT)?,
             max_connecting: unsigned(m, "maxConnecting", WHAT)?,
+            wait_queue_multiple: unsigned(m, "waitQueueMultiple", WHAT)?,
             background_thread_interval_ms: background,
             app_name: string(m, "appName", WHAT)?,
         })

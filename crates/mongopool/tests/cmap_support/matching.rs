@@ -110,6 +110,12 @@ pub fn error_json(error: &Error) -> Value {
             "Attempted to check out a connection from closed connection pool",
             Some(address),
         ),
+        // Not a spec error: PyMongo 3's name for it.
+        ErrorKind::ExceededMaxWaiters { address, .. } => (
+            "ExceededMaxWaitersError",
+            "Exceeded maximum number of waiters",
+            Some(address),
+        ),
         ErrorKind::PoolCleared { address, .. } => (
             "PoolClearedError",
             "Connection pool was cleared",

@@ -113,6 +113,9 @@ fn pool_options(spec: &PoolOptionsSpec, events: &Arc<EventLog>) -> Result<PoolOp
     if let Some(n) = spec.max_connecting {
         b = b.max_connecting(n);
     }
+    if let Some(m) = spec.wait_queue_multiple {
+        b = b.wait_queue_multiple(m);
+    }
     if let Some(ms) = spec.background_thread_interval_ms {
         b = b.maintenance_interval(u64::try_from(ms).ok().map(Duration::from_millis));
     }
@@ -200,20 +203,21 @@ fn run_one(path: &Path, real: &RealServerSlot) -> Result<String, String> {
         .map_err(|why| format!("{why}\n    ({})", file.description))
 }
 
-fn spec_dir() -> PathBuf {
-    match std::env::var_os("CMAP_SPEC_DIR") {
+fn spec_dir(env_var: &str, default: &str) -> PathBuf {
+    match std::env::var_os(env_var) {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/spec/cmap-format"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join(default),
     }
 }
 
-/// Runs every file; the process exit code.
-pub fn main() -> i32 {
+/// Runs every file of `default` (under the crate), or of the directory `env_var` names;
+/// the process exit code.
+pub fn main_in(env_var: &str, default: &str) -> i32 {
     if let Err(why) = matching::self_check() {
         println!("the matcher is broken: {why}");
         return 1;
     }
-    let dir = spec_dir();
+    let dir = spec_dir(env_var, default);
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -248,7 +252,9 @@ pub fn main() -> i32 {
         }
     }
     println!(
-        "cmap-format: {} files, {passed} passed, {failed} failed, 0 skipped",
+        "{}: {} files, {passed} passed, {failed} failed, 0 skipped",
+        dir.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         files.len()
     );
     i32::from(failed > 0)

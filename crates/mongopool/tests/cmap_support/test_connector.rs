@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use mongopool::events::CmapEvent;
-use mongopool::pool::{ConnectContext, Connector, InterruptSignal, PoolOptions, Poolable};
+use mongopool::pool::{ConnectContext, Connector, PoolOptions, Poolable};
+use mongopool::InterruptSignal;
 use mongopool::{Error, Result, ServerAddress};
 
 /// What the connector does; shared with the test, which changes it as it goes.

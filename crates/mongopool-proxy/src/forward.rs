@@ -1,0 +1,187 @@
+//! A request the server answers: a connection from the pool (or the transaction's
+//! pinned one), the round trip, and the bookkeeping of cursors and transactions.
+
+use std::sync::Arc;
+
+use mongopool::CheckoutPurpose;
+use mongopool_wire::{Message, MsgFlags, OpMsg};
+use tracing::debug;
+
+use crate::cleanup;
+use crate::cursors::ClientId;
+use crate::replies::{overloaded, server_unreachable, ErrorReply};
+use crate::request::{cursor_finished, open_cursor, Forward, Transaction};
+use crate::server_io::{checkout, round_trip, round_trip_error};
+use crate::shared::Shared;
+use crate::stats::bump;
+
+/// What the client gets back.
+pub(crate) enum Outcome {
+    /// The server's reply.
+    Reply(Message),
+    /// Nothing: the request asked for no reply.
+    NoReply,
+    /// An error reply made by the proxy.
+    Error(ErrorReply),
+}
+
+/// Forwards one command for `client`.
+pub(crate) async fn forward(
+    shared: &Shared,
+    client: ClientId,
+    mut msg: OpMsg,
+    f: Forward,
+) -> Outcome {
+    let Ok(_pending) = shared.pending.try_acquire() else {
+        bump(&shared.counters.requests_rejected);
+        return Outcome::Error(overloaded(format!(
+            "mongopool proxy: {} requests are pending already (max_pending_requests)",
+            shared.max_pending
+        )));
+    };
+    if f.may_open_cursor && shared.cursors().owned(client) >= shared.max_cursors_per_client {
+        bump(&shared.counters.requests_rejected);
+        return Outcome::Error(ErrorReply::new(
+            96,
+            "OperationFailed",
+            format!(
+                "mongopool proxy: this connection has {} open cursors (max_cursors_per_client); \
+                 exhaust or kill some first",
+                shared.max_cursors_per_client
+            ),
+        ));
+    }
+    if let Some(id) = f.get_more {
+        shared.cursors().used(client, id);
+    }
+    // Exhaust streams are not started: a reply without moreToCome is a valid answer to
+    // exhaustAllowed, and the client then asks for each batch itself. A stream would tie
+    // a server connection to one client for the life of the cursor.
+    msg.flags.remove(MsgFlags::EXHAUST_ALLOWED);
+    let result = match &f.transaction {
+        Some(t) => in_transaction(shared, client, t, msg).await,
+        None => once(shared, msg).await,
+    };
+    let reply = match result {
+        Ok(Some(reply)) => reply,
+        Ok(None) => return Outcome::NoReply,
+        Err(e) => return Outcome::Error(e),
+    };
+    bump(&shared.counters.requests_forwarded);
+    if let Message::Msg(r) = &reply {
+        if let Some((id, ns)) = open_cursor(&r.body) {
+            shared.cursors().opened(client, id, ns);
+        }
+        if let Some(id) = f.get_more.filter(|_| cursor_finished(&r.body)) {
+            shared.cursors().forget(id);
+        }
+    }
+    if !f.kill_cursors.is_empty() {
+        let mut cursors = shared.cursors();
+        for id in &f.kill_cursors {
+            cursors.forget(*id);
+        }
+    }
+    Outcome::Reply(reply)
+}
+
+/// A command outside any pinned state: a connection for this request only.
+async fn once(shared: &Shared, msg: OpMsg) -> Result<Option<Message>, ErrorReply> {
+    let mut conn = checkout(&shared.pool, CheckoutPurpose::Operation)
+        .await
+        .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
+    round_trip(&mut conn, msg).await.map_err(|e| {
+        bump(&shared.counters.server_errors);
+        round_trip_error(&e)
+    })
+}
+
+/// A command of a transaction: on the transaction's pinned connection.
+async fn in_transaction(
+    shared: &Shared,
+    client: ClientId,
+    t: &Transaction,
+    msg: OpMsg,
+) -> Result<Option<Message>, ErrorReply> {
+    let transient = |e: ErrorReply| {
+        if t.commits {
+            e
+        } else {
+            e.with_label("TransientTransactionError")
+        }
+    };
+    let slot = if t.starts {
+        pin_new(shared, client, t).await.map_err(transient)?
+    } else {
+        let found = shared.transactions().find(&t.lsid, t.txn_number, client);
+        match found {
+            Some(slot) => slot,
+            // Not pinned (any more): a retried commit, or a transaction the proxy
+            // already gave up on. The server has the session's state; it answers.
+            None => return once(shared, msg).await,
+        }
+    };
+    let mut guard = slot.lock().await;
+    let Some(conn) = guard.as_mut() else {
+        return Err(transient(server_unreachable(
+            "mongopool proxy: the server connection of this transaction is gone",
+        )));
+    };
+    match round_trip(conn, msg).await {
+        Ok(reply) => {
+            if t.ends {
+                // Back to the pool now, not when the last handle to the slot goes.
+                guard.take();
+                drop(guard);
+                shared.transactions().unpin(&t.lsid, t.txn_number);
+            }
+            Ok(reply)
+        }
+        Err(e) => {
+            bump(&shared.counters.server_errors);
+            guard.take();
+            drop(guard);
+            shared.transactions().unpin(&t.lsid, t.txn_number);
+            Err(transient(round_trip_error(&e)))
+        }
+    }
+}
+
+/// Checks out a connection and pins `t` to it.
+async fn pin_new(
+    shared: &Shared,
+    client: ClientId,
+    t: &Transaction,
+) -> Result<crate::transactions::Slot, ErrorReply> {
+    let full = || {
+        bump(&shared.counters.requests_rejected);
+        overloaded(
+            "mongopool proxy: too many transactions are pinned to server connections \
+             (max_pinned_transactions); retry the transaction",
+        )
+    };
+    if !shared.transactions().has_room_for(&t.lsid) {
+        return Err(full());
+    }
+    let conn = checkout(&shared.pool, CheckoutPurpose::Transaction)
+        .await
+        .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
+    let slot = Arc::new(tokio::sync::Mutex::new(Some(conn)));
+    let replaced = {
+        let mut pins = shared.transactions();
+        // Checked again: other transactions may have been pinned during the checkout.
+        if !pins.has_room_for(&t.lsid) {
+            drop(pins);
+            return Err(full());
+        }
+        pins.pin(t.lsid.clone(), t.txn_number, slot.clone(), client)
+    };
+    if let Some(old) = replaced {
+        debug!(
+            txn_number = old.txn_number,
+            "a newer transaction of the session replaces a pinned one"
+        );
+        cleanup::release(old);
+    }
+    Ok(slot)
+}

@@ -1,0 +1,56 @@
+//! The pool's numbers on a Prometheus endpoint.
+//!
+//! ```sh
+//! MONGODB_URI=mongodb://localhost:27017 cargo run -p mongopool --features metrics --example metrics
+//! curl http://127.0.0.1:9464/metrics     # while it runs (METRICS_ADDR to change it)
+//! ```
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusBuilder;
+use mongopool::metrics::PoolMetrics;
+use mongopool::{
+    bson, CommandOptions, ConnectionOptions, ConnectionString, MongoPool, PoolOptions,
+};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let uri = std::env::var("MONGODB_URI").unwrap_or_else(|_| "mongodb://localhost:27017".into());
+    let listen: std::net::SocketAddr = std::env::var("METRICS_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:9464".into())
+        .parse()?;
+    PrometheusBuilder::new()
+        .with_http_listener(listen)
+        .install()?;
+
+    let cs = ConnectionString::parse(&uri)?.resolve().await?;
+    let mut pool_options = PoolOptions::from_connection_string(&cs)?;
+    pool_options.event_handler = Some(Arc::new(PoolMetrics::new()));
+    let pool = MongoPool::with_options(
+        cs.hosts()[0].clone(),
+        pool_options,
+        ConnectionOptions::from_connection_string(&cs)?,
+    );
+    pool.ready();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let pool = pool.clone();
+        tasks.spawn(async move {
+            for _ in 0..100 {
+                let mut conn = pool.checkout().await?;
+                conn.command(
+                    "admin",
+                    &bson::rawdoc! {"ping": 1},
+                    &CommandOptions::default(),
+                )
+                .await?;
+            }
+            Ok::<_, mongopool::Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    println!("800 pings done; metrics on http://{listen}/metrics for 60 s");
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    Ok(())
+}

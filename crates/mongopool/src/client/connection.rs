@@ -1,0 +1,149 @@
+//! A connection checked out through the [`Client`](super::Client): the pool's guard,
+//! plus the server it was selected on and the way back to the topology for errors.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use bson::{RawDocument, RawDocumentBuf};
+
+use crate::connection::{CommandOptions, Connection};
+use crate::error::{Error, Result};
+use crate::pool::PooledConnection;
+use crate::read_preference::ReadPreference;
+use crate::topology::{ErrorPhase, SelectedServer, ServerType, Topology, TopologyType};
+
+/// Counts an operation on a server for selection's "power of two choices", from
+/// checkout until the connection is checked in.
+pub(crate) struct OperationGuard(Arc<AtomicU32>);
+
+impl OperationGuard {
+    pub(crate) fn start(server: &SelectedServer) -> OperationGuard {
+        let count = server.operations().clone();
+        count.fetch_add(1, Ordering::Relaxed);
+        OperationGuard(count)
+    }
+}
+
+impl Drop for OperationGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A connection to a selected server, checked in when dropped. Derefs to the pool's
+/// [`PooledConnection`] (and through it to the [`Connection`]).
+///
+/// [`ClientConnection::run_command`] runs a command with the read preference filled
+/// in for this server and reports errors to the topology. Code that runs commands on
+/// the [`Connection`] directly should pass errors to
+/// [`ClientConnection::report_error`].
+#[must_use = "dropping the connection checks it back in at once"]
+pub struct ClientConnection {
+    // Declared first: checked in before the operation stops counting.
+    conn: PooledConnection<Connection>,
+    server: SelectedServer,
+    topology: Topology,
+    options: CommandOptions,
+    _operation: OperationGuard,
+}
+
+impl std::fmt::Debug for ClientConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConnection")
+            .field("server", &self.server)
+            .field("connection", &*self.conn)
+            .finish()
+    }
+}
+
+impl ClientConnection {
+    pub(crate) fn new(
+        conn: PooledConnection<Connection>,
+        server: SelectedServer,
+        topology: Topology,
+        read_preference: Option<&ReadPreference>,
+        operation: OperationGuard,
+    ) -> ClientConnection {
+        let options = command_options(&server, read_preference);
+        ClientConnection {
+            conn,
+            server,
+            topology,
+            options,
+            _operation: operation,
+        }
+    }
+
+    /// The server it was selected on (its description at selection time).
+    pub fn server(&self) -> &SelectedServer {
+        &self.server
+    }
+
+    /// The options [`ClientConnection::run_command`] uses: for a read, secondaryOk on
+    /// a direct connection (Single topology) to a non-mongos, the read preference as
+    /// `$readPreference` for a mongos or a replica set member; for a write, the
+    /// defaults.
+    pub fn command_options(&self) -> &CommandOptions {
+        &self.options
+    }
+
+    /// Runs a command with [`ClientConnection::command_options`]; an error is
+    /// reported to the topology before it is returned.
+    pub async fn run_command(&mut self, db: &str, command: &RawDocument) -> Result<RawDocumentBuf> {
+        let result = self.conn.command(db, command, &self.options).await;
+        if let Err(e) = &result {
+            self.report_error(e);
+        }
+        result
+    }
+
+    /// Tells the topology about an error this connection ran into (SDAM error
+    /// handling, with the connection's generation and wire version).
+    pub fn report_error(&self, error: &Error) {
+        let hello = self.conn.hello();
+        self.topology.handle_application_error(
+            error,
+            self.conn.address(),
+            self.conn.generation(),
+            hello.max_wire_version,
+            ErrorPhase::AfterHandshake,
+            hello.service_id,
+        );
+    }
+}
+
+impl Deref for ClientConnection {
+    type Target = PooledConnection<Connection>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl DerefMut for ClientConnection {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+/// The server-selection spec's rules for passing a read preference on: a mongos (and
+/// a load balancer) gets `$readPreference`; a direct connection to anything else gets
+/// secondaryOk so that a secondary answers; a replica set member gets the mode (which
+/// the connection sends as `$readPreference` unless it is primary).
+fn command_options(
+    server: &SelectedServer,
+    read_preference: Option<&ReadPreference>,
+) -> CommandOptions {
+    let mut options = CommandOptions::default();
+    let Some(rp) = read_preference else {
+        return options;
+    };
+    let server_type = server.description().server_type;
+    match (server.topology_type(), server_type) {
+        (_, ServerType::Mongos | ServerType::LoadBalancer) => options.read_preference = rp.clone(),
+        (TopologyType::Single, _) => options.secondary_ok = true,
+        _ => options.read_preference = rp.clone(),
+    }
+    options
+}

@@ -1,0 +1,191 @@
+//! The front door: a [`Client`] made from a URI, for everything an application does.
+//!
+//! It discovers and monitors the deployment (a [`Topology`]), selects a server for
+//! each operation by read preference, checks a connection out of that server's pool
+//! and runs the command with the read preference filled in for that server. Pools are
+//! readied by the monitors: no `ready()` call is needed.
+//!
+//! ```no_run
+//! use mongopool::{Client, ReadPreference};
+//!
+//! # async fn demo() -> mongopool::Result<()> {
+//! let client = Client::connect("mongodb://localhost:27017/?replicaSet=rs0").await?;
+//! let reply = client
+//!     .command("admin", &bson::rawdoc! { "ping": 1 }, &ReadPreference::primary())
+//!     .await?;
+//! assert_eq!(reply.get_f64("ok").ok(), Some(1.0));
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+
+mod connection;
+
+use bson::{RawDocument, RawDocumentBuf};
+
+pub use connection::ClientConnection;
+
+use crate::connection_string::ConnectionString;
+use crate::error::{Error, Result};
+use crate::read_preference::ReadPreference;
+use crate::topology::ErrorPhase;
+use crate::topology::{SelectedServer, SelectionCriteria, Topology, TopologyOptions};
+
+/// A MongoDB deployment, ready for operations. Cheap to clone: clones share the
+/// topology. Its monitors and pools stop with [`Client::close`] or when the last
+/// clone is dropped.
+#[derive(Clone, Debug)]
+pub struct Client {
+    topology: Topology,
+    read_preference: ReadPreference,
+}
+
+impl Client {
+    /// Parses `uri`, resolves `mongodb+srv://` through DNS, and starts monitoring the
+    /// deployment. Returns at once: servers are discovered in the background, and
+    /// operations wait for a suitable one (up to `serverSelectionTimeoutMS`).
+    pub async fn connect(uri: &str) -> Result<Client> {
+        Client::with_options(ConnectionString::parse(uri)?, TopologyOptions::default()).await
+    }
+
+    /// [`Client::connect`] with a parsed connection string.
+    pub async fn with_connection_string(cs: ConnectionString) -> Result<Client> {
+        Client::with_options(cs, TopologyOptions::default()).await
+    }
+
+    /// [`Client::connect`] with a parsed connection string and topology options (an
+    /// SDAM event handler; where SRV records are looked up, which then serves the
+    /// first lookup too).
+    pub async fn with_options(cs: ConnectionString, options: TopologyOptions) -> Result<Client> {
+        let cs = resolve(cs, &options).await?;
+        let read_preference = cs.options().read_preference.clone().unwrap_or_default();
+        let topology = Topology::from_connection_string(&cs, options)?;
+        Ok(Client {
+            topology,
+            read_preference,
+        })
+    }
+
+    /// The topology behind the client: its description, stats and events.
+    pub fn topology(&self) -> &Topology {
+        &self.topology
+    }
+
+    /// The read preference of the URI (`readPreference`, `readPreferenceTags`,
+    /// `maxStalenessSeconds`); primary if it named none.
+    pub fn read_preference(&self) -> &ReadPreference {
+        &self.read_preference
+    }
+
+    /// Selects a server for a read with `read_preference` and checks a connection
+    /// out of its pool. Commands run through [`ClientConnection::run_command`] get
+    /// the read preference in the form that server needs.
+    pub async fn checkout(&self, read_preference: &ReadPreference) -> Result<ClientConnection> {
+        let criteria = SelectionCriteria::Read(read_preference.clone());
+        let server = self.topology.select_server(&criteria).await?;
+        self.checkout_from(server, Some(read_preference)).await
+    }
+
+    /// Selects a server that takes writes (the primary, a mongos, a standalone) and
+    /// checks a connection out of its pool.
+    pub async fn checkout_for_write(&self) -> Result<ClientConnection> {
+        let server = self
+            .topology
+            .select_server(&SelectionCriteria::Write)
+            .await?;
+        self.checkout_from(server, None).await
+    }
+
+    /// Runs one command on a server chosen by `read_preference`: selects, checks out,
+    /// runs, checks in. Errors are reported to the topology (a "not primary" error
+    /// makes the server Unknown and asks for a check, as SDAM says).
+    pub async fn command(
+        &self,
+        db: &str,
+        command: &RawDocument,
+        read_preference: &ReadPreference,
+    ) -> Result<RawDocumentBuf> {
+        let mut conn = self.checkout(read_preference).await?;
+        conn.run_command(db, command).await
+    }
+
+    /// [`Client::command`] with the URI's read preference.
+    pub async fn run_command(&self, db: &str, command: &RawDocument) -> Result<RawDocumentBuf> {
+        self.command(db, command, &self.read_preference).await
+    }
+
+    /// Closes the client: stops monitoring and closes every pool; waits until the
+    /// monitors have closed their connections. Operations fail afterwards.
+    pub async fn close(&self) {
+        self.topology.close().await;
+    }
+
+    async fn checkout_from(
+        &self,
+        server: SelectedServer,
+        read_preference: Option<&ReadPreference>,
+    ) -> Result<ClientConnection> {
+        let operation = connection::OperationGuard::start(&server);
+        match server.pool().checkout().await {
+            Ok(conn) => Ok(ClientConnection::new(
+                conn,
+                server,
+                self.topology.clone(),
+                read_preference,
+                operation,
+            )),
+            Err(e) => {
+                report_checkout_error(&self.topology, &server, &e);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Errors of establishing a connection are SDAM errors "before the handshake" (or
+/// while logging in); the pool's own refusals (cleared, closed, wait queue timeout)
+/// are not.
+fn report_checkout_error(topology: &Topology, server: &SelectedServer, error: &Error) {
+    let phase = if error.is_authentication() {
+        ErrorPhase::Authentication
+    } else if error.is_network() {
+        ErrorPhase::BeforeHandshake
+    } else {
+        return;
+    };
+    // The pool does not say which generation the failed connection had; it was
+    // being made for the current one.
+    let generation = server.pool().stats().generation;
+    let max_wire_version = server.description().max_wire_version.unwrap_or(0);
+    topology.handle_application_error(
+        error,
+        server.address(),
+        generation,
+        max_wire_version,
+        phase,
+        None,
+    );
+}
+
+/// Resolves a `mongodb+srv://` string, through the options' SRV source if given.
+async fn resolve(cs: ConnectionString, options: &TopologyOptions) -> Result<ConnectionString> {
+    if !cs.needs_resolution() {
+        return Ok(cs);
+    }
+    match (&options.srv_source, cs.srv_host().map(str::to_owned)) {
+        (Some(source), Some(host)) => {
+            let service = cs
+                .options()
+                .srv_service_name
+                .clone()
+                .unwrap_or_else(|| crate::connection_string::DEFAULT_SRV_SERVICE_NAME.into());
+            let lookup = source.lookup(&host, &service).await?;
+            cs.apply_srv_lookup(lookup)
+        }
+        #[cfg(feature = "dns-srv")]
+        _ => cs.resolve().await,
+        #[cfg(not(feature = "dns-srv"))]
+        _ => Err(Error::configuration(
+            "mongodb+srv:// needs the dns-srv feature, or TopologyOptions::srv_source",
+        )),
+    }
+}

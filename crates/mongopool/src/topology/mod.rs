@@ -1,0 +1,51 @@
+//! The topology's pure layer: server descriptions from hello replies, the SDAM state
+//! machine, error handling, SDAM events and server selection. No I/O and no clock:
+//! time comes in as arguments, side effects go out as [`TopologyAction`]s that the
+//! async runtime applies (monitors, pools).
+
+mod action;
+mod application_error;
+mod compatibility;
+mod description;
+pub mod events;
+mod hello_fields;
+pub mod selection;
+mod server_description;
+mod server_type;
+mod settings;
+mod srv_hosts;
+mod topology_version;
+mod update;
+
+pub use action::TopologyAction;
+pub use application_error::{
+    is_not_writable_primary, is_recovering, is_state_change, ApplicationError,
+    ApplicationErrorKind, ErrorPhase,
+};
+pub use compatibility::{CLIENT_MAX_WIRE_VERSION, CLIENT_MIN_WIRE_VERSION};
+pub use description::{TopologyDescription, TopologyType};
+pub use events::{SdamEvent, SdamEventHandler};
+pub use selection::{select_server, SelectionCriteria};
+pub use server_description::ServerDescription;
+pub use server_type::ServerType;
+pub use settings::{
+    TopologySettings, DEFAULT_HEARTBEAT_FREQUENCY, DEFAULT_LOCAL_THRESHOLD,
+    DEFAULT_SERVER_SELECTION_TIMEOUT, MIN_HEARTBEAT_FREQUENCY,
+};
+pub use topology_version::TopologyVersion;
+pub use update::SYSTEM_OVERLOADED_LABEL;
+
+// The async runtime (helper `runtime`): monitors, pools per server, selection that
+// waits, SRV polling.
+mod monitor;
+pub mod rtt;
+mod runtime;
+pub mod runtime_log;
+pub mod srv_poller;
+pub mod stats;
+#[allow(clippy::module_inception)]
+mod topology;
+
+pub use srv_poller::SrvSource;
+pub use stats::{ServerStats, TopologyStats};
+pub use topology::{SelectedServer, Topology, TopologyOptions, TopologyWatch};
