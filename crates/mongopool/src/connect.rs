@@ -4,7 +4,6 @@
 mod keepalive;
 
 use std::fmt::Write as _;
-use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -12,11 +11,11 @@ use std::time::Duration;
 use rustls::pki_types::ServerName;
 use socket2::SockRef;
 use tokio::net::TcpStream;
-use tokio::time::Instant;
 
 use crate::address::ServerAddress;
 use crate::error::{Error, ErrorKind, Result};
-use crate::stream::{effective_limit, timed_out, Stream};
+use crate::stream::Stream;
+use crate::time_limit::TimeLimit;
 use crate::tls::TlsConfig;
 
 pub use keepalive::{KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES};
@@ -55,13 +54,6 @@ impl Default for ConnectOptions {
     }
 }
 
-/// The connect timeout as a deadline, with the limit it came from for error messages.
-#[derive(Clone, Copy)]
-struct Deadline {
-    at: Instant,
-    limit: Duration,
-}
-
 /// Opens a stream to `address`.
 ///
 /// A TCP host name is resolved (`tokio::net::lookup_host`, the system resolver) and its
@@ -87,10 +79,7 @@ struct Deadline {
 /// # }
 /// ```
 pub async fn connect(address: &ServerAddress, options: &ConnectOptions) -> Result<Stream> {
-    let deadline = effective_limit(options.connect_timeout).map(|limit| Deadline {
-        at: Instant::now() + limit,
-        limit,
-    });
+    let deadline = TimeLimit::starting_now(options.connect_timeout, "connect");
     match address {
         ServerAddress::Tcp { host, port } => {
             let tcp = connect_tcp(address, host, *port, deadline).await?;
@@ -115,12 +104,13 @@ async fn connect_tcp(
     address: &ServerAddress,
     host: &str,
     port: u16,
-    deadline: Option<Deadline>,
+    deadline: TimeLimit,
 ) -> Result<TcpStream> {
     let (candidates, resolved) = match host.parse::<IpAddr>() {
         Ok(ip) => (vec![SocketAddr::new(ip, port)], false),
         Err(_) => {
-            let found = within(deadline, tokio::net::lookup_host((host, port)))
+            let found = deadline
+                .run_io(tokio::net::lookup_host((host, port)))
                 .await
                 .map_err(|e| Error::io(format!("resolving {address}"), e))?;
             (found.collect(), true)
@@ -128,14 +118,14 @@ async fn connect_tcp(
     };
     let mut last_error = None;
     for (tried, candidate) in candidates.iter().enumerate() {
-        match within(deadline, TcpStream::connect(candidate)).await {
+        match deadline.run_io(TcpStream::connect(candidate)).await {
             Ok(tcp) => {
                 configure(&tcp)
                     .map_err(|e| Error::io(format!("setting socket options for {address}"), e))?;
                 return Ok(tcp);
             }
             Err(e) => {
-                let out_of_time = deadline.is_some_and(|d| Instant::now() >= d.at);
+                let out_of_time = deadline.has_passed();
                 last_error = Some(e);
                 if out_of_time {
                     let (tried, _) = candidates.split_at(tried + 1);
@@ -180,7 +170,7 @@ async fn tls_handshake(
     host: &str,
     tcp: TcpStream,
     tls: &TlsConfig,
-    deadline: Option<Deadline>,
+    deadline: TimeLimit,
 ) -> Result<Stream> {
     // An IP literal becomes an IP server name: rustls then sends no SNI (RFC 6066 forbids
     // it) and checks the certificate's IP addresses instead of its DNS names.
@@ -192,7 +182,10 @@ async fn tls_handshake(
             e,
         )
     })?;
-    match within(deadline, tls.connector().connect(server_name, tcp)).await {
+    match deadline
+        .run_io(tls.connector().connect(server_name, tcp))
+        .await
+    {
         Ok(stream) => Ok(Stream::tls(stream)),
         Err(e) => {
             let what = if is_certificate_error(&e) {
@@ -217,9 +210,10 @@ fn is_certificate_error(e: &io::Error) -> bool {
 async fn connect_unix(
     address: &ServerAddress,
     path: &std::path::Path,
-    deadline: Option<Deadline>,
+    deadline: TimeLimit,
 ) -> Result<Stream> {
-    within(deadline, tokio::net::UnixStream::connect(path))
+    deadline
+        .run_io(tokio::net::UnixStream::connect(path))
         .await
         .map(Stream::from)
         .map_err(|e| Error::io(format!("connecting to {address}"), e))
@@ -229,24 +223,10 @@ async fn connect_unix(
 async fn connect_unix(
     _address: &ServerAddress,
     path: &std::path::Path,
-    _deadline: Option<Deadline>,
+    _deadline: TimeLimit,
 ) -> Result<Stream> {
     Err(Error::configuration(format!(
         "Unix domain sockets such as {} are not supported on this platform",
         path.display()
     )))
-}
-
-/// Runs `step` until the deadline; passing it is a `TimedOut` io error.
-async fn within<T>(
-    deadline: Option<Deadline>,
-    step: impl Future<Output = io::Result<T>>,
-) -> io::Result<T> {
-    match deadline {
-        None => step.await,
-        Some(Deadline { at, limit }) => match tokio::time::timeout_at(at, step).await {
-            Ok(outcome) => outcome,
-            Err(_elapsed) => Err(timed_out("connect", limit)),
-        },
-    }
 }

@@ -21,6 +21,7 @@ use crate::connection::{next_request_id, Connection, ConnectionOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::hello_reply::HelloReply;
 use crate::reply_check::check_command_reply;
+use crate::time_limit::TimeLimit;
 
 /// The load balancer spec's wording for a hello without `serviceId` in
 /// load-balanced mode.
@@ -72,16 +73,12 @@ pub(crate) async fn establish(
         auth.finish(&mut conn, options.credential.as_ref()).await?;
         Ok(conn)
     };
-    match timeout {
-        Some(limit) => tokio::time::timeout(limit, establish)
-            .await
-            .map_err(|_| {
-                Error::timeout(format!(
-                    "opening a connection to {address} took longer than the connect timeout of {limit:?}"
-                ))
-            })?,
-        None => establish.await,
-    }
+    TimeLimit::starting_now(timeout, "connect")
+        .run(establish)
+        .await
+        .map_err(|elapsed| {
+            Error::io(format!("opening a connection to {address}"), elapsed.into())
+        })?
 }
 
 /// The first command on every connection.

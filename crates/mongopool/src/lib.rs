@@ -38,6 +38,7 @@ pub mod pool;
 pub mod read_preference;
 pub mod reply_check;
 pub mod stream;
+mod time_limit;
 pub mod tls;
 pub mod topology;
 

@@ -20,7 +20,6 @@ use tokio_rustls::client::TlsStream;
 
 pub use liveness::Liveness;
 pub use socket_timeout::with_socket_timeout;
-pub(crate) use socket_timeout::{effective_limit, timed_out};
 
 /// A connected byte stream to a server.
 ///

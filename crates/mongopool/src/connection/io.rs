@@ -95,33 +95,25 @@ impl FramedStream {
     }
 }
 
-/// Runs one io future within `timeout`; maps its errors (and the timeout) to ours.
-pub(crate) async fn bounded<T>(
+/// Runs one io future within the socket timeout (`None` or zero: no limit); maps its
+/// errors (and the timeout) to ours.
+async fn bounded<T>(
     timeout: Option<Duration>,
     what: &str,
     fut: impl std::future::Future<Output = std::io::Result<T>>,
 ) -> Result<T> {
-    let result = match timeout {
-        Some(limit) => match tokio::time::timeout(limit, fut).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(Error::timeout(format!(
-                    "{what} took longer than the socket timeout of {limit:?}"
-                )))
+    crate::time_limit::within(timeout, "socket", fut)
+        .await
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                Error::with_source(
+                    crate::error::ErrorKind::ConnectionFailure {
+                        message: format!("{what}: the server closed the connection"),
+                    },
+                    e,
+                )
+            } else {
+                Error::io(what, e)
             }
-        },
-        None => fut.await,
-    };
-    result.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Error::with_source(
-                crate::error::ErrorKind::ConnectionFailure {
-                    message: format!("{what}: the server closed the connection"),
-                },
-                e,
-            )
-        } else {
-            Error::io(what, e)
-        }
-    })
+        })
 }

@@ -39,26 +39,7 @@ where
     F: Future<Output = io::Result<T>>,
     W: FnOnce() -> String,
 {
-    let outcome = match effective_limit(timeout) {
-        None => io.await,
-        Some(limit) => match tokio::time::timeout(limit, io).await {
-            Ok(outcome) => outcome,
-            Err(_elapsed) => Err(timed_out("socket", limit)),
-        },
-    };
-    outcome.map_err(|e| Error::io(what(), e))
-}
-
-/// The limit a timeout option stands for: zero means none, as in connection strings.
-pub(crate) fn effective_limit(timeout: Option<Duration>) -> Option<Duration> {
-    timeout.filter(|limit| !limit.is_zero())
-}
-
-/// The io error for "the `which` timeout of `limit` passed"; its kind is `TimedOut`, so
-/// [`Error::io`] makes it a network timeout.
-pub(crate) fn timed_out(which: &str, limit: Duration) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::TimedOut,
-        format!("not done within the {which} timeout of {limit:?}"),
-    )
+    crate::time_limit::within(timeout, "socket", io)
+        .await
+        .map_err(|e| Error::io(what(), e))
 }
