@@ -88,5 +88,46 @@ fn contended(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, uncontended, contended);
+/// A checkout through the front door (server selection on the topology snapshot, then
+/// the selected server's pool) against a direct checkout of the same kind of pool,
+/// both warm, against the in-process mock server (checkouts touch no socket).
+fn through_topology(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (_server, direct, client) = rt.block_on(async {
+        let server = mongopool_testkit::MockServer::start(mongopool_testkit::Behavior::modern())
+            .await
+            .unwrap();
+        let address = ServerAddress::tcp("127.0.0.1", server.port());
+        let direct = mongopool::MongoPool::with_options(
+            address,
+            PoolOptions::builder().max_pool_size(10).build().unwrap(),
+            mongopool::ConnectionOptions::default(),
+        );
+        direct.ready();
+        drop(direct.checkout().await.unwrap());
+        let uri = format!("mongodb://127.0.0.1:{}/?maxPoolSize=10", server.port());
+        let client = mongopool::Client::connect(&uri).await.unwrap();
+        let primary = mongopool::ReadPreference::primary();
+        drop(client.checkout(&primary).await.unwrap());
+        (server, direct, client)
+    });
+    let primary = mongopool::ReadPreference::primary();
+    c.bench_function("checkout+checkin, direct MongoPool (mock server)", |b| {
+        b.to_async(&rt)
+            .iter(|| async { drop(direct.checkout().await.unwrap()) })
+    });
+    c.bench_function(
+        "checkout+checkin, Client::checkout(primary) (mock server)",
+        |b| {
+            b.to_async(&rt)
+                .iter(|| async { drop(client.checkout(&primary).await.unwrap()) })
+        },
+    );
+    rt.block_on(client.close());
+}
+
+criterion_group!(benches, uncontended, contended, through_topology);
 criterion_main!(benches);

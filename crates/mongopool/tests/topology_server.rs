@@ -205,7 +205,9 @@ async fn client_with(uri: &str, heartbeats: &Arc<Heartbeats>) -> Client {
 #[tokio::test]
 async fn a_streaming_monitor_holds_two_connections_and_closes_them() {
     let server = start(false).await;
-    let before = current_connections(&server) - 1;
+    // A fresh server: wait out the testkit's own startup probe.
+    let before = 0;
+    wait_for_server_connections(&server, before).await;
     let heartbeats = Arc::new(Heartbeats::default());
     let uri = format!("{}/?heartbeatFrequencyMS=500", server.uri());
     let client = client_with(&uri, &heartbeats).await;
@@ -227,7 +229,9 @@ async fn a_streaming_monitor_holds_two_connections_and_closes_them() {
 #[tokio::test]
 async fn a_polling_monitor_holds_one_connection_and_stops_when_dropped() {
     let server = start(false).await;
-    let before = current_connections(&server) - 1;
+    // A fresh server: wait out the testkit's own startup probe.
+    let before = 0;
+    wait_for_server_connections(&server, before).await;
     let heartbeats = Arc::new(Heartbeats::default());
     let uri = format!(
         "{}/?heartbeatFrequencyMS=500&serverMonitoringMode=poll",
@@ -250,4 +254,25 @@ async fn a_polling_monitor_holds_one_connection_and_stops_when_dropped() {
     let after = heartbeats.counts();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(heartbeats.counts(), after, "the monitor still runs");
+}
+
+#[tokio::test]
+async fn a_pool_never_readied_says_paused_not_cleared() {
+    let pool = mongopool::MongoPool::with_options(
+        mongopool::ServerAddress::tcp("127.0.0.1", 1),
+        mongopool::PoolOptions::default(),
+        mongopool::ConnectionOptions::default(),
+    );
+    let err = pool.checkout().await.unwrap_err();
+    assert!(err.is_pool_cleared(), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("is paused; it was never marked ready"),
+        "{message}"
+    );
+    assert!(!message.contains("cleared"), "{message}");
+    pool.ready();
+    pool.clear(None, false);
+    let err = pool.checkout().await.unwrap_err();
+    assert!(err.to_string().contains("was cleared"), "{err}");
 }

@@ -217,6 +217,7 @@ async fn p12_new_records_are_picked_at_random_up_to_srv_max_hosts() {
     let (found, _) = after_change(&uri, Ok(vec![27017, 27019, 27020])).await;
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found.contains(&27017), "{found:?}");
+    assert!(!found.contains(&27018), "a removed record stays: {found:?}");
 }
 
 #[tokio::test(start_paused = true)]

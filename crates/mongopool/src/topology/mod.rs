@@ -17,6 +17,9 @@ mod srv_hosts;
 mod topology_version;
 mod update;
 
+#[cfg(test)]
+mod rules_tests;
+
 pub use action::TopologyAction;
 pub use application_error::{
     is_not_writable_primary, is_recovering, is_state_change, ApplicationError,

@@ -155,13 +155,7 @@ impl TopologyInner {
     }
 
     /// Each server's pool and round trip times, for stats.
-    pub(crate) fn server_runtime(
-        &self,
-    ) -> Vec<(
-        ServerAddress,
-        MongoPool,
-        Option<(Option<std::time::Duration>, std::time::Duration)>,
-    )> {
+    pub(crate) fn server_runtime(&self) -> Vec<super::stats::ServerRuntime> {
         let state = lock(&self.state);
         state
             .servers

@@ -9,6 +9,13 @@ use crate::address::ServerAddress;
 use crate::mongo_pool::MongoPool;
 use crate::pool::PoolStats;
 
+/// A server's pool and round trip times (average, minimum), as the runtime holds them.
+pub(crate) type ServerRuntime = (
+    ServerAddress,
+    MongoPool,
+    Option<(Option<Duration>, Duration)>,
+);
+
 /// The topology at one moment ([`Topology::stats`](super::Topology::stats)).
 #[derive(Debug, Clone)]
 pub struct TopologyStats {
@@ -40,11 +47,7 @@ pub struct ServerStats {
 impl TopologyStats {
     pub(crate) fn collect(
         description: &TopologyDescription,
-        runtime: Vec<(
-            ServerAddress,
-            MongoPool,
-            Option<(Option<Duration>, Duration)>,
-        )>,
+        runtime: Vec<ServerRuntime>,
     ) -> TopologyStats {
         let servers = description
             .servers()
