@@ -24,6 +24,7 @@
 
 pub mod address;
 pub mod auth;
+mod auth_policy;
 mod checkout_purpose;
 pub mod client;
 pub mod client_metadata;

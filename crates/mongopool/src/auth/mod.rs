@@ -4,7 +4,6 @@
 
 mod legacy_cr;
 mod plain;
-mod policy;
 pub(crate) mod scram;
 mod x509;
 
@@ -17,7 +16,6 @@ use mongopool_wire::scram::ScramMechanism;
 use crate::connection::{CommandOptions, Connection};
 use crate::credential::{AuthMechanism, Credential};
 use crate::error::{Error, ErrorKind, Result};
-pub(crate) use policy::AuthPolicy;
 use scram::ScramStart;
 
 /// Wire versions below this predate SCRAM (MongoDB 3.0): such a server knows only

@@ -5,7 +5,8 @@ use bson::spec::BinarySubtype;
 use bson::{rawdoc, Binary, RawBinaryRef, RawDocument, RawDocumentBuf};
 use mongopool_wire::scram::{ClientFinal, ClientFirst, ScramClient, ScramMechanism};
 
-use super::{auth_command, auth_error, policy};
+use super::{auth_command, auth_error};
+use crate::auth_policy as policy;
 use crate::connection::Connection;
 use crate::error::{Error, Result};
 

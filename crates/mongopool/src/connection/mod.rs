@@ -60,7 +60,7 @@ pub struct Connection {
     /// Credentials this connection is logged in with, by source database.
     authset: BTreeMap<String, Credential>,
     /// How it may log in (key cache, SCRAM iteration ceiling, PLAIN without TLS).
-    auth_policy: crate::auth::AuthPolicy,
+    auth_policy: crate::auth_policy::AuthPolicy,
 }
 
 impl fmt::Debug for Connection {
@@ -85,7 +85,7 @@ impl Connection {
         address: ServerAddress,
         hello: HelloReply,
         compressor: Option<Compressor>,
-        auth_policy: crate::auth::AuthPolicy,
+        auth_policy: crate::auth_policy::AuthPolicy,
         id: u64,
         generation: u32,
     ) -> Connection {
@@ -109,7 +109,7 @@ impl Connection {
         }
     }
 
-    pub(crate) fn auth_policy(&self) -> crate::auth::AuthPolicy {
+    pub(crate) fn auth_policy(&self) -> crate::auth_policy::AuthPolicy {
         self.auth_policy
     }
 

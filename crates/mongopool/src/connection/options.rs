@@ -7,7 +7,7 @@ use bson::RawDocumentBuf;
 use mongopool_wire::scram::KeyCache;
 use mongopool_wire::Compressor;
 
-use crate::auth::AuthPolicy;
+use crate::auth_policy::AuthPolicy;
 use crate::client_metadata::ClientMetadata;
 use crate::connect::ConnectOptions;
 use crate::connection_string::ConnectionString;

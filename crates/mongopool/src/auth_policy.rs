@@ -7,8 +7,7 @@ use std::sync::{Arc, OnceLock};
 use mongopool_wire::scram::KeyCache;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::auth_error;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// Login settings taken from the connection's options.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +37,7 @@ impl AuthPolicy {
         if is_tls || self.allow_plain_without_tls {
             return Ok(());
         }
-        Err(auth_error(
+        Err(policy_error(
             "PLAIN",
             None,
             "PLAIN would send the password in clear text over a connection without TLS; \
@@ -64,6 +63,15 @@ pub(crate) async fn pbkdf2_permit() -> Option<OwnedSemaphorePermit> {
     static JOBS: OnceLock<Arc<Semaphore>> = OnceLock::new();
     let jobs = JOBS.get_or_init(|| Arc::new(Semaphore::new(max_concurrent_derivations())));
     Arc::clone(jobs).acquire_owned().await.ok()
+}
+
+/// A login refused by the policy, before anything is sent.
+fn policy_error(mechanism: &str, code: Option<i32>, message: String) -> Error {
+    Error::new(ErrorKind::Authentication {
+        mechanism: mechanism.to_owned(),
+        code,
+        message,
+    })
 }
 
 #[cfg(test)]
