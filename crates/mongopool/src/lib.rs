@@ -5,20 +5,34 @@
 //! and writes over every generation of the wire protocol, and hands them out through an
 //! async pool that follows the MongoDB CMAP specification.
 //!
+//! Made from the URI you have (one host, a replica set, mongos routers or
+//! `mongodb+srv://`), a [`Client`] discovers and monitors every server, keeps one pool
+//! per server, and selects a server for each operation by read preference:
+//!
 //! ```no_run
-//! use mongopool::{CommandOptions, ConnectionString, MongoPool};
+//! use mongopool::bson::rawdoc;
+//! use mongopool::{Client, ReadPreference, ReadPreferenceMode};
 //!
 //! # async fn demo() -> mongopool::Result<()> {
-//! let uri = ConnectionString::parse("mongodb://localhost:27017/?maxPoolSize=8&compressors=zstd")?;
-//! let pool = MongoPool::from_connection_string(&uri)?;
-//! pool.ready(); // pools start paused; a server monitor readies them
-//! let mut conn = pool.checkout().await?; // checked back in when dropped
-//! let reply = conn
-//!     .command("admin", &bson::rawdoc! { "ping": 1 }, &CommandOptions::default())
-//!     .await?;
+//! let client = Client::connect("mongodb://h1:27017,h2:27017/?replicaSet=rs0").await?;
+//! // The URI's readPreference is the default (primary when it names none).
+//! let reply = client.run_command("admin", &rawdoc! { "ping": 1 }).await?;
 //! assert_eq!(reply.get_f64("ok").ok(), Some(1.0));
+//!
+//! let nearby = ReadPreference::with_mode(ReadPreferenceMode::SecondaryPreferred);
+//! let mut conn = client.checkout(&nearby).await?; // checked back in when dropped
+//! let reply = conn.run_command("test", &rawdoc! { "count": "orders" }).await?;
+//! println!("{reply:?}");
+//! drop(conn);
+//! client.close().await; // stops the monitors and closes the pools
 //! # Ok(()) }
 //! ```
+//!
+//! Below it, for driver and proxy authors: [`Connection`] (one server connection) and
+//! [`MongoPool`] (one CMAP pool to one server, driven by its owner: like every CMAP pool
+//! it starts paused until a server monitor marks it ready).
+//!
+//! The API grew from PyMongo 3.0's `pymongo.pool` (`SocketInfo` and `Pool`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
