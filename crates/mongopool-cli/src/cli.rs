@@ -46,6 +46,9 @@ pub enum Action {
     RunCommand(RunCommandArgs),
     /// Put load on the server through a pool and report throughput and latency.
     Bench(BenchArgs),
+    /// The servers of the deployment as the client discovers them: address, type, set
+    /// name, round-trip time and pool counts.
+    Topology(TopologyArgs),
     /// Accept many client connections and forward their requests over a few server
     /// connections (the pool of `--uri`); SIGTERM drains and stops.
     Proxy(crate::proxy::ProxyArgs),
@@ -57,6 +60,11 @@ pub struct PingArgs {
     /// How many pings.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub count: u32,
+
+    /// Which server to ping: primary, primaryPreferred, secondary, secondaryPreferred
+    /// or nearest. Defaults to the URI's readPreference (primary when it names none).
+    #[arg(long)]
+    pub read_preference: Option<String>,
 }
 
 /// `mongopool run-command`.
@@ -69,6 +77,24 @@ pub struct RunCommandArgs {
     /// The command document in extended JSON, e.g. '{"serverStatus": 1}', or `-` to read
     /// it from stdin.
     pub command: String,
+
+    /// Which server runs it: primary, primaryPreferred, secondary, secondaryPreferred or
+    /// nearest. Defaults to the URI's readPreference (primary when it names none).
+    #[arg(long)]
+    pub read_preference: Option<String>,
+}
+
+/// `mongopool topology`.
+#[derive(Debug, Args)]
+pub struct TopologyArgs {
+    /// Keep running and print each change of a server or of the topology (Ctrl-C stops).
+    #[arg(long)]
+    pub watch: bool,
+
+    /// How long to wait, in seconds, for the first check of every server before
+    /// printing.
+    #[arg(long, default_value_t = 5.0)]
+    pub wait: f64,
 }
 
 /// What each operation of a bench does.

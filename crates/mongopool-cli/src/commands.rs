@@ -4,7 +4,7 @@ use std::io::Read;
 use std::time::Instant;
 
 use bson::rawdoc;
-use mongopool::CommandOptions;
+use mongopool::{Client, ReadPreference, ReadPreferenceMode};
 use serde::Serialize;
 
 use crate::cli::{PingArgs, RunCommandArgs};
@@ -25,26 +25,30 @@ struct PingReport {
 /// `mongopool ping`.
 pub async fn ping(uri: &str, args: &PingArgs, json: bool) -> Result<(), BoxError> {
     let cs = connect::resolve(uri).await?;
-    let mut conn = connect::first_host(&cs).await?;
+    let client = Client::with_connection_string(cs).await?;
+    let read_preference = read_preference(&client, args.read_preference.as_deref())?;
+    let mut conn = client.checkout(&read_preference).await?;
+    let address = conn.server().address().clone();
     let ping = rawdoc! { "ping": 1_i32 };
-    let options = CommandOptions::default();
     let mut rtt_ms = Vec::with_capacity(args.count as usize);
     for _ in 0..args.count {
         let started = Instant::now();
-        conn.command("admin", &ping, &options).await?;
+        conn.run_command("admin", &ping).await?;
         let rtt = started.elapsed().as_secs_f64() * 1000.0;
         rtt_ms.push(rtt);
         if !json {
-            println!("ping {}: {rtt:.3} ms", conn.address());
+            println!("ping {address}: {rtt:.3} ms");
         }
     }
     let average_ms = rtt_ms.iter().sum::<f64>() / f64::from(args.count);
     let build_info = conn
-        .command("admin", &rawdoc! { "buildInfo": 1_i32 }, &options)
+        .run_command("admin", &rawdoc! { "buildInfo": 1_i32 })
         .await?;
-    let hello = conn.hello();
+    let hello = conn.hello().clone();
+    drop(conn);
+    client.close().await;
     let report = PingReport {
-        address: conn.address().to_string(),
+        address: address.to_string(),
         rtt_ms,
         average_ms,
         server_version: build_info.get_str("version").ok().map(str::to_owned),
@@ -84,10 +88,11 @@ pub async fn run_command(uri: &str, args: &RunCommandArgs, json: bool) -> Result
     // (or a password prompt).
     let command = extjson::parse_document(&text)?;
     let cs = connect::resolve(uri).await?;
-    let mut conn = connect::first_host(&cs).await?;
-    let reply = conn
-        .command(&args.db, &command, &CommandOptions::default())
-        .await?;
+    let client = Client::with_connection_string(cs).await?;
+    let read_preference = read_preference(&client, args.read_preference.as_deref())?;
+    let reply = client.command(&args.db, &command, &read_preference).await;
+    client.close().await;
+    let reply = reply?;
     let value = extjson::to_relaxed_value(reply)?;
     let out = if json {
         serde_json::to_string(&value)?
@@ -96,4 +101,12 @@ pub async fn run_command(uri: &str, args: &RunCommandArgs, json: bool) -> Result
     };
     println!("{out}");
     Ok(())
+}
+
+/// The `--read-preference` given, else the URI's.
+fn read_preference(client: &Client, mode: Option<&str>) -> Result<ReadPreference, BoxError> {
+    Ok(match mode {
+        Some(name) => ReadPreference::with_mode(ReadPreferenceMode::parse(name)?),
+        None => client.read_preference().clone(),
+    })
 }

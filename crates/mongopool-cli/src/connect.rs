@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 
 use mongopool::connection_string::ConnectionString;
-use mongopool::{AuthMechanism, Connection, ConnectionOptions, Error};
+use mongopool::AuthMechanism;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::BoxError;
@@ -30,35 +30,6 @@ pub async fn resolve(uri: &str) -> Result<ConnectionString, BoxError> {
         eprintln!("mongopool: warning: {warning}");
     }
     Ok(cs.resolve().await?)
-}
-
-/// Connects to the first host of `cs` that answers.
-pub async fn first_host(cs: &ConnectionString) -> Result<Connection, BoxError> {
-    let options = ConnectionOptions::from_connection_string(cs)?;
-    let mut last_error: Option<Error> = None;
-    for address in cs.hosts() {
-        tracing::debug!(%address, "connecting");
-        match Connection::connect(address, &options, 1, 0).await {
-            Ok(conn) => {
-                let hello = conn.hello();
-                tracing::info!(
-                    %address,
-                    max_wire_version = hello.max_wire_version,
-                    mongos = hello.is_mongos,
-                    "connected"
-                );
-                return Ok(conn);
-            }
-            Err(e) => {
-                tracing::info!(%address, error = %e, "cannot connect");
-                last_error = Some(e);
-            }
-        }
-    }
-    Err(match last_error {
-        Some(e) => e.into(),
-        None => "the URI names no host".into(),
-    })
 }
 
 /// The user name, when the URI names a user, no password, and a mechanism that needs

@@ -19,6 +19,7 @@ mod connect;
 mod extjson;
 mod logging;
 mod proxy;
+mod topology;
 
 use std::process::ExitCode;
 
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
             Action::RunCommand(args) => commands::run_command(&cli.uri, args, cli.json).await,
             Action::Bench(args) => bench::run(&cli.uri, args, cli.json).await,
             Action::Proxy(args) => proxy::run(&cli.uri, args).await,
+            Action::Topology(args) => topology::run(&cli.uri, args, cli.json).await,
         }
     });
     match result {

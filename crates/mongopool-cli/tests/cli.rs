@@ -223,3 +223,63 @@ fn bench_counts_operations() {
     let reply: serde_json::Value = serde_json::from_slice(&count.stdout).expect("JSON");
     assert_eq!(reply["n"], 200, "every counted insert landed: {reply}");
 }
+
+#[test]
+fn topology_lists_the_discovered_server_with_its_type_and_pool() {
+    // SecantusDB's default is a one-node replica set named "secantus".
+    let server = TestServer::start().expect("start SecantusDB");
+    let out = run(&mut mongopool(&[
+        "--json",
+        "topology",
+        "--uri",
+        &server.uri(),
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(report["topology_type"], "ReplicaSetWithPrimary", "{report}");
+    assert_eq!(report["set_name"], "secantus", "{report}");
+    let servers = report["servers"].as_array().expect("servers");
+    assert_eq!(servers.len(), 1, "{report}");
+    assert_eq!(servers[0]["type"], "RSPrimary", "{report}");
+    assert!(servers[0]["rtt_ms"].as_f64().is_some(), "{report}");
+    assert!(servers[0]["pool"]["idle"].as_u64().is_some(), "{report}");
+
+    let plain = run(&mut mongopool(&["topology", "--uri", &server.uri()]));
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let plain = text(&plain.stdout);
+    assert!(
+        plain.contains("RSPrimary") && plain.contains("set secantus"),
+        "{plain}"
+    );
+}
+
+#[test]
+fn ping_with_a_read_preference_no_server_matches_times_out_naming_the_server() {
+    let server = TestServer::start().expect("start SecantusDB");
+    let uri = format!("{}/?serverSelectionTimeoutMS=1500", server.uri());
+    let out = run(&mut mongopool(&[
+        "ping",
+        "--uri",
+        &uri,
+        "--read-preference",
+        "secondary",
+    ]));
+    assert!(!out.status.success(), "a one-node set has no secondary");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("server selection"), "{stderr}");
+    assert!(
+        stderr.contains(&server.uri()["mongodb://".len()..]),
+        "{stderr}"
+    );
+    assert!(stderr.contains("RSPrimary"), "{stderr}");
+
+    // The same server answers a ping that may go to the primary.
+    let out = run(&mut mongopool(&[
+        "ping",
+        "--uri",
+        &uri,
+        "--read-preference",
+        "primaryPreferred",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
