@@ -78,7 +78,7 @@ def main():
         print(("ok   " if same else "DIFF ") + f"{w[0]}: direct {w[1]!r:.120} | proxy {g[1]!r:.120}")
     if len(want) != len(got):
         failed += 1
-    print(f"pymongo: {len(want) - failed} passed, {failed} failed")
+    print(f"pymongo: {len(want) - failed} of {len(want)} steps the same through the proxy, {failed} differ")
     sys.exit(1 if failed else 0)
 
 
