@@ -159,3 +159,48 @@ async fn a_black_holed_primary_is_found_out_within_the_connect_timeout_and_a_hea
         .unwrap();
     client.close().await;
 }
+
+#[tokio::test]
+async fn nearest_spreads_over_the_latency_window_and_leaves_out_a_slow_member() {
+    let backend = backend().await;
+    let sim = Simulator::replica_set("rs0")
+        .member(MemberSpec::primary())
+        .member(MemberSpec::secondary())
+        .member(MemberSpec::secondary())
+        .start(backend.address())
+        .await
+        .expect("start the simulator");
+    // Slow from its first hello on, so its round-trip time is high from the first
+    // sample; the window (50 ms) leaves room for a loaded machine's noise.
+    sim.set_delay(2, Duration::from_millis(300)).await.unwrap();
+    let uri = format!(
+        "mongodb://{}/?replicaSet=rs0&localThresholdMS=50",
+        sim.hosts()
+    );
+    let client = Client::connect(&uri).await.unwrap();
+    for (i, kind) in [
+        ServerType::RsPrimary,
+        ServerType::RsSecondary,
+        ServerType::RsSecondary,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        wait_for_type(&client, &sim.host(i), kind).await;
+    }
+    let nearest = ReadPreference::with_mode(ReadPreferenceMode::Nearest);
+    let find = rawdoc! {"find": "things"};
+    for _ in 0..40 {
+        client.command("sim", &find, &nearest).await.unwrap();
+    }
+    let (fast_a, fast_b, slow) = (
+        sim.stats(0).reads_accepted,
+        sim.stats(1).reads_accepted,
+        sim.stats(2).reads_accepted,
+    );
+    assert_eq!(slow, 0, "the slow member is outside the window");
+    assert_eq!(fast_a + fast_b, 40);
+    // Both members in the window take reads (a 1 in 2^39 chance of a false failure).
+    assert!(fast_a > 0 && fast_b > 0, "spread: {fast_a} / {fast_b}");
+    client.close().await;
+}
