@@ -204,3 +204,51 @@ async fn nearest_spreads_over_the_latency_window_and_leaves_out_a_slow_member() 
     assert!(fast_a > 0 && fast_b > 0, "spread: {fast_a} / {fast_b}");
     client.close().await;
 }
+
+#[tokio::test]
+async fn a_selection_with_no_match_waits_and_succeeds_when_a_member_appears() {
+    let backend = backend().await;
+    let sim = Simulator::replica_set("rs0")
+        .member(MemberSpec::primary())
+        .member(MemberSpec::secondary())
+        .start(backend.address())
+        .await
+        .expect("start the simulator");
+    sim.kill(1).await.unwrap();
+    let uri = format!(
+        "mongodb://{}/?replicaSet=rs0&heartbeatFrequencyMS=500&serverSelectionTimeoutMS=20000",
+        sim.hosts()
+    );
+    let client = Client::connect(&uri).await.unwrap();
+    wait_for_type(&client, &sim.host(0), ServerType::RsPrimary).await;
+    wait_for_type(&client, &sim.host(1), ServerType::Unknown).await;
+
+    let reader = client.clone();
+    let read = tokio::spawn(async move {
+        let secondary = ReadPreference::with_mode(ReadPreferenceMode::Secondary);
+        reader
+            .command("sim", &rawdoc! {"find": "things"}, &secondary)
+            .await
+    });
+    // Nothing can serve it yet: the read is still waiting after the primary answered a
+    // command of its own.
+    client
+        .command("admin", &rawdoc! {"ping": 1}, &ReadPreference::primary())
+        .await
+        .unwrap();
+    assert!(
+        !read.is_finished(),
+        "a secondary read found no secondary to use"
+    );
+
+    sim.restart(1).await.unwrap();
+    let reply = timeout(PATIENCE, read)
+        .await
+        .expect("the read ends once a secondary is back")
+        .unwrap()
+        .expect("the read succeeds on the restarted secondary");
+    assert_eq!(reply.get_f64("ok").ok(), Some(1.0));
+    assert_eq!(sim.stats(1).reads_accepted, 1);
+    assert_eq!(sim.stats(0).reads_accepted, 0);
+    client.close().await;
+}
