@@ -26,7 +26,8 @@ pub struct Args {
 const USAGE: &str = "\
 usage: bench-vs-official [options]
   --only NAMES        comma-separated contenders, in round order
-                      (ours, official, official-lean, official-session; default: all)
+                      (ours, ours-client, raw, official, official-lean, official-session;
+                      default: all)
   --rounds N          rounds of each contender per load (default 2)
   --warmup SECS       unmeasured seconds per phase (default 1)
   --measure SECS      measured seconds per phase (default 5)

@@ -51,6 +51,12 @@ pub enum Contender {
     /// explicit session: one `Database` handle per task and a prebuilt raw
     /// command (`run_raw_command`), so no `Document` -> raw conversion.
     OfficialLean,
+    /// `mongopool::Client`, the front door: server selection (the topology, with its
+    /// monitor) for every operation, then checkout, command, check-in.
+    OursClient,
+    /// The ceiling: `pool_size` tasks, each owning one plain TCP connection and
+    /// sending a pre-encoded OP_MSG `{ping: 1, $db: "admin"}` in a loop.
+    Raw,
     /// `OfficialLean` plus one explicit session per task (causal consistency off),
     /// reused for every operation instead of an implicit session per operation.
     OfficialSession,
@@ -58,8 +64,10 @@ pub enum Contender {
 
 impl Contender {
     /// Every contender, in the order a round runs them.
-    pub const ALL: [Contender; 4] = [
+    pub const ALL: [Contender; 6] = [
         Contender::Ours,
+        Contender::OursClient,
+        Contender::Raw,
         Contender::Official,
         Contender::OfficialLean,
         Contender::OfficialSession,
@@ -69,6 +77,8 @@ impl Contender {
     pub fn name(self) -> &'static str {
         match self {
             Contender::Ours => "ours",
+            Contender::OursClient => "ours-client",
+            Contender::Raw => "raw",
             Contender::Official => "official",
             Contender::OfficialLean => "official-lean",
             Contender::OfficialSession => "official-session",
@@ -86,6 +96,8 @@ impl Contender {
     pub async fn run(self, target: Target, load: Load, timing: Timing) -> Result<Sample, BoxError> {
         match self {
             Contender::Ours => run_ours(target, load, timing).await,
+            Contender::OursClient => run_ours_client(target, load, timing).await,
+            Contender::Raw => run_raw(target, load, timing).await,
             official => run_official(official, target, load, timing).await,
         }
     }
@@ -124,6 +136,83 @@ async fn run_ours(target: Target, load: Load, timing: Timing) -> Result<Sample, 
     }
     let recorders = join_all(tasks).await;
     pool.close();
+    Ok(Sample::merge(window, recorders?, cpu.await?))
+}
+
+async fn run_ours_client(target: Target, load: Load, timing: Timing) -> Result<Sample, BoxError> {
+    let uri = format!(
+        "mongodb://127.0.0.1:{}/?maxPoolSize={}",
+        target.port, load.pool_size
+    );
+    let client = mongopool::Client::connect(&uri).await?;
+    let window = Window::after(timing.warmup, timing.measure);
+    let cpu = tokio::spawn(cpu::measure(window, target.pid));
+    let mut tasks = JoinSet::new();
+    for _ in 0..load.tasks {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let mut recorder = Recorder::new(window);
+            let ping = bson::rawdoc! {"ping": 1};
+            while recorder.keep_going() {
+                let began = Instant::now();
+                client.run_command("admin", &ping).await?;
+                recorder.completed(began);
+            }
+            Ok::<_, BoxError>(recorder)
+        });
+    }
+    let recorders = join_all(tasks).await;
+    client.close().await;
+    Ok(Sample::merge(window, recorders?, cpu.await?))
+}
+
+/// One OP_MSG `{ping: 1, $db: "admin"}`, encoded once.
+fn raw_ping() -> Vec<u8> {
+    let body = bson::rawdoc! {"ping": 1, "$db": "admin"};
+    let body = body.as_bytes();
+    let length = 16 + 4 + 1 + body.len();
+    let mut frame = Vec::with_capacity(length);
+    frame.extend_from_slice(&(length as i32).to_le_bytes());
+    frame.extend_from_slice(&1_i32.to_le_bytes()); // requestID
+    frame.extend_from_slice(&0_i32.to_le_bytes()); // responseTo
+    frame.extend_from_slice(&2013_i32.to_le_bytes()); // OP_MSG
+    frame.extend_from_slice(&0_u32.to_le_bytes()); // flags
+    frame.push(0); // section kind 0: the body
+    frame.extend_from_slice(body);
+    frame
+}
+
+async fn run_raw(target: Target, load: Load, timing: Timing) -> Result<Sample, BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let window = Window::after(timing.warmup, timing.measure);
+    let cpu = tokio::spawn(cpu::measure(window, target.pid));
+    let mut tasks = JoinSet::new();
+    // As many loops as the others have connections: the ceiling for that many.
+    for _ in 0..load.pool_size.max(1) {
+        tasks.spawn(async move {
+            let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", target.port)).await?;
+            socket.set_nodelay(true)?;
+            let request = raw_ping();
+            let mut reply = Vec::with_capacity(256);
+            let mut recorder = Recorder::new(window);
+            while recorder.keep_going() {
+                let began = Instant::now();
+                socket.write_all(&request).await?;
+                let mut length = [0_u8; 4];
+                socket.read_exact(&mut length).await?;
+                let length = usize::try_from(i32::from_le_bytes(length))?;
+                if !(16..=48_000_000).contains(&length) {
+                    return Err(format!("reply of {length} bytes").into());
+                }
+                reply.resize(length - 4, 0);
+                socket.read_exact(&mut reply).await?;
+                recorder.completed(began);
+            }
+            Ok::<_, BoxError>(recorder)
+        });
+    }
+    let recorders = join_all(tasks).await;
     Ok(Sample::merge(window, recorders?, cpu.await?))
 }
 
@@ -179,7 +268,9 @@ async fn run_official(
                         recorder.completed(began);
                     }
                 }
-                Contender::Ours => unreachable!("ours is not the official driver"),
+                Contender::Ours | Contender::OursClient | Contender::Raw => {
+                    return Err("not the official driver".into())
+                }
             }
             Ok::<_, BoxError>(recorder)
         });
