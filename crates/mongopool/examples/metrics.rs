@@ -8,9 +8,8 @@ use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
 use mongopool::metrics::PoolMetrics;
-use mongopool::{
-    bson, CommandOptions, ConnectionOptions, ConnectionString, MongoPool, PoolOptions,
-};
+use mongopool::topology::TopologyOptions;
+use mongopool::{bson, Client, ConnectionString};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,27 +21,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_http_listener(listen)
         .install()?;
 
-    let cs = ConnectionString::parse(&uri)?.resolve().await?;
-    let mut pool_options = PoolOptions::from_connection_string(&cs)?;
-    pool_options.event_handler = Some(Arc::new(PoolMetrics::new()));
-    let pool = MongoPool::with_options(
-        cs.hosts()[0].clone(),
-        pool_options,
-        ConnectionOptions::from_connection_string(&cs)?,
-    );
-    pool.ready();
+    // Every server's pool reports to the same handler.
+    let options = TopologyOptions {
+        pool_event_handler: Some(Arc::new(PoolMetrics::new())),
+        ..TopologyOptions::default()
+    };
+    let client = Client::with_options(ConnectionString::parse(&uri)?, options).await?;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let pool = pool.clone();
+        let client = client.clone();
         tasks.spawn(async move {
             for _ in 0..100 {
-                let mut conn = pool.checkout().await?;
-                conn.command(
-                    "admin",
-                    &bson::rawdoc! {"ping": 1},
-                    &CommandOptions::default(),
-                )
-                .await?;
+                client
+                    .run_command("admin", &bson::rawdoc! {"ping": 1})
+                    .await?;
             }
             Ok::<_, mongopool::Error>(())
         });
@@ -52,5 +44,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("800 pings done; metrics on http://{listen}/metrics for 60 s");
     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    client.close().await;
     Ok(())
 }

@@ -35,6 +35,10 @@ pub struct TopologyOptions {
     /// Where SRV rescans of a `mongodb+srv://` topology look records up. Defaults to
     /// the system's DNS resolver (with the `dns-srv` feature; without it, no rescans).
     pub srv_source: Option<Arc<dyn SrvSource>>,
+    /// Receives the CMAP events of every server's pool (each event names its server),
+    /// e.g. `mongopool::metrics::PoolMetrics` (`metrics` feature). Set, it takes
+    /// the place of the pools' own [`PoolOptions::event_handler`]. Defaults to none.
+    pub pool_event_handler: Option<Arc<dyn crate::events::CmapEventHandler>>,
 }
 
 impl std::fmt::Debug for TopologyOptions {
@@ -42,6 +46,7 @@ impl std::fmt::Debug for TopologyOptions {
         f.debug_struct("TopologyOptions")
             .field("sdam_event_handler", &self.sdam_event_handler.is_some())
             .field("srv_source", &self.srv_source.is_some())
+            .field("pool_event_handler", &self.pool_event_handler.is_some())
             .finish()
     }
 }
@@ -92,7 +97,10 @@ impl Topology {
         options: TopologyOptions,
     ) -> Result<Topology> {
         let settings = TopologySettings::from_connection_string(cs)?;
-        let pool_options = PoolOptions::from_connection_string(cs)?;
+        let mut pool_options = PoolOptions::from_connection_string(cs)?;
+        if let Some(handler) = &options.pool_event_handler {
+            pool_options.event_handler = Some(handler.clone());
+        }
         let connection_options = ConnectionOptions::from_connection_string(cs)?;
         let srv_source = options.srv_source.clone();
         let topology = Topology::open(settings, pool_options, connection_options, options)?;
