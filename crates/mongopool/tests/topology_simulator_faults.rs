@@ -44,28 +44,44 @@ async fn wait_for_type(client: &Client, host: &str, kind: ServerType) -> Duratio
     started.elapsed()
 }
 
+/// A set "rs0" of `members` in front of `backend`.
+async fn start_set(backend: &TestServer, members: Vec<MemberSpec>) -> Simulator {
+    let mut set = Simulator::replica_set("rs0");
+    for member in members {
+        set = set.member(member);
+    }
+    set.start(backend.address())
+        .await
+        .expect("start the simulator")
+}
+
+/// Waits until member `i` of `sim` has type `kinds[i]`, for every `i`.
+async fn wait_for_all(client: &Client, sim: &Simulator, kinds: &[ServerType]) {
+    for (i, kind) in kinds.iter().enumerate() {
+        wait_for_type(client, &sim.host(i), *kind).await;
+    }
+}
+
 #[tokio::test]
 async fn a_tag_set_picks_the_member_that_carries_it() {
     let backend = backend().await;
-    let sim = Simulator::replica_set("rs0")
-        .member(MemberSpec::primary().tag("dc", "west"))
-        .member(MemberSpec::secondary().tag("dc", "west"))
-        .member(MemberSpec::secondary().tag("dc", "east"))
-        .start(backend.address())
-        .await
-        .expect("start the simulator");
+    let sim = start_set(
+        &backend,
+        vec![
+            MemberSpec::primary().tag("dc", "west"),
+            MemberSpec::secondary().tag("dc", "west"),
+            MemberSpec::secondary().tag("dc", "east"),
+        ],
+    )
+    .await;
     let uri = format!("mongodb://{}/?replicaSet=rs0", sim.hosts());
     let client = Client::connect(&uri).await.unwrap();
-    for (i, kind) in [
+    let all = [
         ServerType::RsPrimary,
         ServerType::RsSecondary,
         ServerType::RsSecondary,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        wait_for_type(&client, &sim.host(i), kind).await;
-    }
+    ];
+    wait_for_all(&client, &sim, &all).await;
 
     // The first tag set matches nothing, the second only member 2.
     let east = ReadPreference {
@@ -102,12 +118,11 @@ async fn a_tag_set_picks_the_member_that_carries_it() {
 #[tokio::test]
 async fn a_black_holed_primary_is_found_out_within_the_connect_timeout_and_a_heartbeat() {
     let backend = backend().await;
-    let sim = Simulator::replica_set("rs0")
-        .member(MemberSpec::primary())
-        .member(MemberSpec::secondary())
-        .start(backend.address())
-        .await
-        .expect("start the simulator");
+    let sim = start_set(
+        &backend,
+        vec![MemberSpec::primary(), MemberSpec::secondary()],
+    )
+    .await;
     let connect_timeout = Duration::from_millis(1000);
     let heartbeat = Duration::from_millis(500);
     let uri = format!(
@@ -118,8 +133,12 @@ async fn a_black_holed_primary_is_found_out_within_the_connect_timeout_and_a_hea
         heartbeat.as_millis()
     );
     let client = Client::connect(&uri).await.unwrap();
-    wait_for_type(&client, &sim.host(0), ServerType::RsPrimary).await;
-    wait_for_type(&client, &sim.host(1), ServerType::RsSecondary).await;
+    wait_for_all(
+        &client,
+        &sim,
+        &[ServerType::RsPrimary, ServerType::RsSecondary],
+    )
+    .await;
     let ping = rawdoc! {"ping": 1};
     client
         .command("admin", &ping, &ReadPreference::primary())
@@ -163,13 +182,15 @@ async fn a_black_holed_primary_is_found_out_within_the_connect_timeout_and_a_hea
 #[tokio::test]
 async fn nearest_spreads_over_the_latency_window_and_leaves_out_a_slow_member() {
     let backend = backend().await;
-    let sim = Simulator::replica_set("rs0")
-        .member(MemberSpec::primary())
-        .member(MemberSpec::secondary())
-        .member(MemberSpec::secondary())
-        .start(backend.address())
-        .await
-        .expect("start the simulator");
+    let sim = start_set(
+        &backend,
+        vec![
+            MemberSpec::primary(),
+            MemberSpec::secondary(),
+            MemberSpec::secondary(),
+        ],
+    )
+    .await;
     // Slow from its first hello on, so its round-trip time is high from the first
     // sample; the window (50 ms) leaves room for a loaded machine's noise.
     sim.set_delay(2, Duration::from_millis(300)).await.unwrap();
@@ -178,16 +199,12 @@ async fn nearest_spreads_over_the_latency_window_and_leaves_out_a_slow_member() 
         sim.hosts()
     );
     let client = Client::connect(&uri).await.unwrap();
-    for (i, kind) in [
+    let all = [
         ServerType::RsPrimary,
         ServerType::RsSecondary,
         ServerType::RsSecondary,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        wait_for_type(&client, &sim.host(i), kind).await;
-    }
+    ];
+    wait_for_all(&client, &sim, &all).await;
     let nearest = ReadPreference::with_mode(ReadPreferenceMode::Nearest);
     let find = rawdoc! {"find": "things"};
     for _ in 0..40 {
@@ -208,12 +225,11 @@ async fn nearest_spreads_over_the_latency_window_and_leaves_out_a_slow_member() 
 #[tokio::test]
 async fn a_selection_with_no_match_waits_and_succeeds_when_a_member_appears() {
     let backend = backend().await;
-    let sim = Simulator::replica_set("rs0")
-        .member(MemberSpec::primary())
-        .member(MemberSpec::secondary())
-        .start(backend.address())
-        .await
-        .expect("start the simulator");
+    let sim = start_set(
+        &backend,
+        vec![MemberSpec::primary(), MemberSpec::secondary()],
+    )
+    .await;
     sim.kill(1).await.unwrap();
     let uri = format!(
         "mongodb://{}/?replicaSet=rs0&heartbeatFrequencyMS=500&serverSelectionTimeoutMS=20000",
