@@ -56,7 +56,7 @@ pub(crate) fn spawn<C: Connector>(
     new: NewConnection,
     purpose: Purpose<C::Connection>,
 ) {
-    tokio::spawn(async move {
+    super::model_hooks::spawn(async move {
         let ctx = ConnectContext {
             address: inner.address.clone(),
             id: new.meta.id,

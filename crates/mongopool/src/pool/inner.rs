@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::establish::{self, Purpose};
 use super::event_sink::EventSink;
 use super::maintenance::MaintenanceWake;
+use super::model_hooks::sync_point;
 use super::pooled::ReturnToPool;
 use super::purpose::{CheckoutPurpose, InUseByPurpose};
 use super::slots::Grant;
@@ -91,6 +92,7 @@ impl<C: Connector> PoolInner<C> {
         &self,
         f: impl FnOnce(&mut PoolState<C::Connection>, &EventSink) -> R,
     ) -> R {
+        sync_point();
         let (result, dead, changed, closed, outbox) = {
             let mut st = lock(&self.state);
             let result = f(&mut st, &self.events);
@@ -268,10 +270,12 @@ impl<C: Connector> PoolInner<C> {
 
     /// Free slots of the wait queue (`None` for an unbounded pool).
     pub(crate) fn free_slots(&self) -> Option<usize> {
+        sync_point();
         lock(&self.state).slots.free()
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
+        sync_point();
         let mut stats = {
             let st = lock(&self.state);
             PoolStats {
@@ -336,6 +340,7 @@ impl<C: Connector> PoolInner<C> {
                 address: self.address.to_string(),
             }),
             Refusal::Cleared => {
+                sync_point();
                 let state = lock(&self.state);
                 // Paused since it was created: say so, not "cleared".
                 let never_ready = state.phase == super::state::Phase::Paused
@@ -354,6 +359,7 @@ impl<C: Connector> PoolInner<C> {
 
     /// Why the pool stopped a waiting checkout (it was woken by a clear or a close).
     pub(crate) fn current_refusal(&self) -> Refusal {
+        sync_point();
         if lock(&self.state).phase == Phase::Closed {
             Refusal::Closed
         } else {

@@ -41,6 +41,9 @@ mod establish;
 mod event_sink;
 mod inner;
 mod maintenance;
+#[cfg(all(test, feature = "model-check"))]
+mod model_check;
+mod model_hooks;
 mod options;
 mod pooled;
 mod slots;

@@ -23,6 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use super::lock;
+use super::model_hooks::sync_point;
 
 /// What a queued checkout receives: a slot, or a slot and a connection handed over with
 /// it (counted in use already).
@@ -86,6 +87,7 @@ impl<G: Send + 'static> GrantCell<G> {
             return;
         }
         {
+            sync_point();
             let mut st = lock(&self.state);
             st.grant = None;
             st.interrupted = false;
@@ -100,6 +102,7 @@ impl<G: Send + 'static> GrantCell<G> {
 impl<G> GrantCell<G> {
     /// The grant, if it came; `Err` if the queue was interrupted; otherwise waits.
     pub(crate) fn poll(&self, cx: &Context<'_>) -> Poll<Result<Grant<G>, Interrupted>> {
+        sync_point();
         let mut st = lock(&self.state);
         if let Some(grant) = st.grant.take() {
             return Poll::Ready(Ok(grant));
@@ -117,6 +120,7 @@ impl<G> GrantCell<G> {
     /// The checkout gives up; returns what was delivered and not received (the caller
     /// gives it back).
     pub(crate) fn abandon(&self) -> Option<Grant<G>> {
+        sync_point();
         let mut st = lock(&self.state);
         st.abandoned = true;
         self.abandoned.store(true, Ordering::Relaxed);
@@ -132,6 +136,7 @@ impl<G> GrantCell<G> {
     /// wakes the checkout with the waker returned, after letting go of the cell, so that
     /// the checkout finds itself its only holder and can reuse it.
     fn deliver(&self, grant: Grant<G>) -> Result<Option<Waker>, Grant<G>> {
+        sync_point();
         let mut st = lock(&self.state);
         if st.abandoned {
             return Err(grant);
@@ -142,6 +147,7 @@ impl<G> GrantCell<G> {
 
     /// Fails the checkout; wake it as for [`GrantCell::deliver`].
     fn interrupt(&self) -> Option<Waker> {
+        sync_point();
         let mut st = lock(&self.state);
         st.interrupted = true;
         st.waker.take()
