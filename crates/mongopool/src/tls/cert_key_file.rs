@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls_pemfile::Item;
+use rustls::pki_types::pem::SectionKind;
+use rustls::pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
+};
 
 use super::encrypted_key::{self, DecryptError};
 use super::pem_file::{self, configuration};
@@ -35,12 +37,12 @@ pub(super) fn read(
     }
     let mut chain = Vec::new();
     let mut keys = Vec::new();
-    for item in pem_file::sections(&bytes, path, WHAT)? {
-        match item {
-            Item::X509Certificate(cert) => chain.push(cert),
-            Item::Pkcs1Key(key) => keys.push(PrivateKeyDer::from(key)),
-            Item::Pkcs8Key(key) => keys.push(PrivateKeyDer::from(key)),
-            Item::Sec1Key(key) => keys.push(PrivateKeyDer::from(key)),
+    for (kind, der) in pem_file::sections(&bytes, path, WHAT)? {
+        match kind {
+            SectionKind::Certificate => chain.push(CertificateDer::from(der)),
+            SectionKind::RsaPrivateKey => keys.push(PrivatePkcs1KeyDer::from(der).into()),
+            SectionKind::PrivateKey => keys.push(PrivatePkcs8KeyDer::from(der).into()),
+            SectionKind::EcPrivateKey => keys.push(PrivateSec1KeyDer::from(der).into()),
             _ => {}
         }
     }

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::SectionKind;
+use rustls::pki_types::CertificateDer;
 use rustls::{ClientConfig, RootCertStore};
-use rustls_pemfile::Item;
 use tokio_rustls::TlsConnector;
 
 use super::cert_key_file;
@@ -121,9 +122,9 @@ impl fmt::Debug for TlsConfig {
 fn read_ca_file(path: &Path) -> Result<RootCertStore> {
     let bytes = pem_file::read(path, "CA file")?;
     let mut roots = RootCertStore::empty();
-    for item in pem_file::sections(&bytes, path, "CA file")? {
-        if let Item::X509Certificate(cert) = item {
-            roots.add(cert).map_err(|e| {
+    for (kind, der) in pem_file::sections(&bytes, path, "CA file")? {
+        if kind == SectionKind::Certificate {
+            roots.add(CertificateDer::from(der)).map_err(|e| {
                 configuration(
                     format!("CA file {} holds an unusable certificate", path.display()),
                     e,

@@ -132,14 +132,15 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustls::pki_types::pem::PemObject;
 
     const PLAIN: &str = include_str!("testdata/topk8-plain.pem");
     const PASSWORD: &str = "fixture-password";
 
     /// The DER of the unencrypted key that the OpenSSL fixtures encrypt.
     fn plain_der() -> Vec<u8> {
-        match rustls_pemfile::private_key(&mut PLAIN.as_bytes()) {
-            Ok(Some(PrivateKeyDer::Pkcs8(key))) => key.secret_pkcs8_der().to_vec(),
+        match PrivateKeyDer::from_pem_slice(PLAIN.as_bytes()) {
+            Ok(PrivateKeyDer::Pkcs8(key)) => key.secret_pkcs8_der().to_vec(),
             other => panic!("the plain fixture is a PKCS#8 key: {other:?}"),
         }
     }
@@ -177,10 +178,10 @@ mod tests {
 
     #[test]
     fn a_key_from_openssl_genpkey_aes256_decrypts() {
-        let expected = match rustls_pemfile::private_key(
-            &mut include_str!("testdata/genpkey-plain.pem").as_bytes(),
+        let expected = match PrivateKeyDer::from_pem_slice(
+            include_str!("testdata/genpkey-plain.pem").as_bytes(),
         ) {
-            Ok(Some(key)) => key.secret_der().to_vec(),
+            Ok(key) => key.secret_der().to_vec(),
             other => panic!("the plain fixture is a key: {other:?}"),
         };
         let der = decrypted_der(include_str!("testdata/genpkey-aes256.pem"), PASSWORD).unwrap();

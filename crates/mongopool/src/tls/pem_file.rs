@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rustls_pemfile::Item;
+use rustls::pki_types::pem::{PemObject, SectionKind};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -25,10 +25,14 @@ pub(super) fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
         .map_err(|e| configuration(format!("cannot read {what} {}", path.display()), e))
 }
 
-/// The PEM sections in `bytes`, read from `path` (sections of unknown kinds, such as
-/// encrypted keys, are skipped).
-pub(super) fn sections(bytes: &[u8], path: &Path, what: &str) -> Result<Vec<Item>> {
-    rustls_pemfile::read_all(&mut &*bytes)
+/// The PEM sections in `bytes`, read from `path`, with their DER contents (sections of
+/// kinds the reader does not know, such as encrypted keys, are skipped).
+pub(super) fn sections(
+    bytes: &[u8],
+    path: &Path,
+    what: &str,
+) -> Result<Vec<(SectionKind, Vec<u8>)>> {
+    <(SectionKind, Vec<u8>)>::pem_slice_iter(bytes)
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| configuration(format!("{what} {} is not valid PEM", path.display()), e))
 }
