@@ -42,14 +42,14 @@ fn expected_keepalive() -> (Duration, Duration, u32) {
 
 fn assert_socket_options(stream: &Stream) {
     let socket = SockRef::from(stream);
-    assert!(socket.nodelay().unwrap(), "TCP_NODELAY is off");
+    assert!(socket.tcp_nodelay().unwrap(), "TCP_NODELAY is off");
     assert!(socket.keepalive().unwrap(), "SO_KEEPALIVE is off");
     #[cfg(target_os = "linux")]
     {
         let (idle, interval, retries) = expected_keepalive();
-        assert_eq!(socket.keepalive_time().unwrap(), idle);
-        assert_eq!(socket.keepalive_interval().unwrap(), interval);
-        assert_eq!(socket.keepalive_retries().unwrap(), retries);
+        assert_eq!(socket.tcp_keepalive_time().unwrap(), idle);
+        assert_eq!(socket.tcp_keepalive_interval().unwrap(), interval);
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), retries);
     }
 }
 
