@@ -50,7 +50,7 @@ fn stress_server_behavior() -> Behavior {
             return Action::error(2, "BadValue", "stress without an int64 token");
         };
         let reply = Action::ok(doc! {"token": token, "connection": request.connection as i64});
-        let delay_us = rand::thread_rng().gen_range(0..3_000u64);
+        let delay_us = rand::rng().random_range(0..3_000u64);
         if delay_us < 1_500 {
             reply
         } else {
@@ -121,8 +121,8 @@ async fn worker(pool: MongoPool, task: u64, until: Instant) -> Tally {
         if Instant::now() >= until {
             break;
         }
-        let checkout_limit = if rng.gen_bool(0.3) {
-            Duration::from_millis(rng.gen_range(1..60))
+        let checkout_limit = if rng.random_bool(0.3) {
+            Duration::from_millis(rng.random_range(1..60))
         } else {
             PATIENT
         };
@@ -142,8 +142,8 @@ async fn worker(pool: MongoPool, task: u64, until: Instant) -> Tally {
         let token = i64::try_from((task << 32) | op).expect("task < 2^31");
         let command = rawdoc! {"stress": 1, "token": token};
         let options = CommandOptions::default();
-        let reply = if rng.gen_bool(0.2) {
-            let limit = Duration::from_micros(rng.gen_range(0..3_000));
+        let reply = if rng.random_bool(0.2) {
+            let limit = Duration::from_micros(rng.random_range(0..3_000));
             match timeout(limit, conn.command("admin", &command, &options)).await {
                 Err(_) => {
                     tally.commands_dropped += 1;
@@ -169,7 +169,7 @@ async fn worker(pool: MongoPool, task: u64, until: Instant) -> Tally {
         );
         tally.ok += 1;
         drop(conn);
-        if rng.gen_bool(0.1) {
+        if rng.random_bool(0.1) {
             tokio::task::yield_now().await;
         }
     }

@@ -6,7 +6,7 @@ use std::fmt;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 
 use super::conversation::ClientFirst;
 use super::mechanism::ScramMechanism;
@@ -103,7 +103,7 @@ impl ScramClient {
     /// system's CSPRNG, base64-encoded).
     pub fn start(&self) -> ClientFirst {
         let mut random = [0u8; NONCE_BYTES];
-        OsRng.fill_bytes(&mut random);
+        OsRng.unwrap_err().fill_bytes(&mut random);
         ClientFirst::new(self, BASE64.encode(random))
     }
 

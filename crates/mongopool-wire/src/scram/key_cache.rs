@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use hmac::{Hmac, Mac};
 use rand::rngs::OsRng;
-use rand::RngCore;
+use rand::{RngCore, TryRngCore};
 use sha2::Sha256;
 
 use super::mechanism::ScramMechanism;
@@ -81,7 +81,7 @@ impl KeyCache {
     /// A capacity of 0 stores nothing, like [`disabled`](Self::disabled).
     pub fn with_capacity(capacity: usize) -> Self {
         let mut digest_key = [0u8; 32];
-        OsRng.fill_bytes(&mut digest_key);
+        OsRng.unwrap_err().fill_bytes(&mut digest_key);
         KeyCache {
             entries: Mutex::new(HashMap::new()),
             capacity,

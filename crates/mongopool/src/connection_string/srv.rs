@@ -152,7 +152,7 @@ impl ConnectionString {
         if let Some(max) = self.options.srv_max_hosts {
             let max = usize::try_from(max).unwrap_or(usize::MAX);
             if max > 0 && max < hosts.len() {
-                hosts.shuffle(&mut rand::thread_rng());
+                hosts.shuffle(&mut rand::rng());
                 hosts.truncate(max);
             }
         }

@@ -59,7 +59,7 @@ async fn storm(pool: Pool<DummyConnector>, tasks: usize, rounds: usize, clears: 
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_micros(300)).await;
-                let interrupt = rand::thread_rng().gen_bool(0.5);
+                let interrupt = rand::rng().random_bool(0.5);
                 pool.clear(None, interrupt);
                 tokio::task::yield_now().await;
                 pool.ready();
@@ -72,11 +72,11 @@ async fn storm(pool: Pool<DummyConnector>, tasks: usize, rounds: usize, clears: 
             tokio::spawn(async move {
                 for _ in 0..rounds {
                     let (give_up_after, hold, break_it) = {
-                        let mut rng = rand::thread_rng();
+                        let mut rng = rand::rng();
                         (
-                            rng.gen_bool(0.3).then(|| rng.gen_range(0..40u64)),
-                            rng.gen_bool(0.5),
-                            rng.gen_bool(0.05),
+                            rng.random_bool(0.3).then(|| rng.random_range(0..40u64)),
+                            rng.random_bool(0.5),
+                            rng.random_bool(0.05),
                         )
                     };
                     let checkout = pool.checkout();

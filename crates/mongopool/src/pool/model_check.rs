@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant as StdInstant;
 
-use rand::Rng;
+use shuttle::rand::Rng;
 use shuttle::scheduler::PctScheduler;
 use shuttle::{Config, Runner};
 use tokio::sync::oneshot;

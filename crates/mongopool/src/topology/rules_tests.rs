@@ -201,7 +201,7 @@ fn selection_failure_names_every_server() {
     ));
     let secondary =
         SelectionCriteria::Read(ReadPreference::with_mode(ReadPreferenceMode::Secondary));
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let none = select_server(
         &td,
         &secondary,

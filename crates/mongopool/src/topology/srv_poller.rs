@@ -108,7 +108,7 @@ impl SrvPoller {
                 continue;
             }
             interval = SRV_RESCAN_INTERVAL;
-            inner.update(|d| d.apply_srv_hosts(hosts, &mut rand::thread_rng()));
+            inner.update(|d| d.apply_srv_hosts(hosts, &mut rand::rng()));
         }
     }
 

@@ -226,7 +226,7 @@ impl Topology {
             self.inner.settings.local_threshold,
             deprioritized,
             operations,
-            &mut rand::thread_rng(),
+            &mut rand::rng(),
         )?;
         let Some(chosen) = chosen else {
             return Ok(None);

@@ -103,7 +103,7 @@ fn in_window(file: &serde_json::Map<String, Value>) -> Result<Outcome, String> {
     let criteria = SelectionCriteria::Read(ReadPreference::with_mode(ReadPreferenceMode::Nearest));
     let count_of =
         |a: &mongopool::ServerAddress| counts.iter().find(|(c, _)| c == a).map_or(0, |(_, n)| *n);
-    let mut rng = rand::thread_rng();
+    let mut rng = rand::rng();
     let mut chosen: Vec<(String, u64)> = Vec::new();
     for _ in 0..iterations {
         let s = select_server(

@@ -74,8 +74,8 @@ pub fn select_server<'a>(
         0 => None,
         1 => Some(window[0]),
         n => {
-            let first = rng.gen_range(0..n);
-            let mut second = rng.gen_range(0..n - 1);
+            let first = rng.random_range(0..n);
+            let mut second = rng.random_range(0..n - 1);
             if second >= first {
                 second += 1;
             }
