@@ -46,7 +46,10 @@ pub(super) fn enable(socket: &SockRef<'_>) -> io::Result<()> {
 fn settings(socket: &SockRef<'_>) -> TcpKeepalive {
     TcpKeepalive::new()
         .with_time(no_higher(socket.tcp_keepalive_time(), KEEPALIVE_IDLE))
-        .with_interval(no_higher(socket.tcp_keepalive_interval(), KEEPALIVE_INTERVAL))
+        .with_interval(no_higher(
+            socket.tcp_keepalive_interval(),
+            KEEPALIVE_INTERVAL,
+        ))
         .with_retries(no_higher(socket.tcp_keepalive_retries(), KEEPALIVE_RETRIES))
 }
 
