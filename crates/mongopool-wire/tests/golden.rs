@@ -8,16 +8,18 @@
 //! family has its own test; `every_manifest_entry_is_checked` makes sure none is
 //! silently skipped.
 
-use std::collections::BTreeSet;
-use std::path::PathBuf;
+mod golden_manifest;
 
-use bson::RawDocumentBuf;
+use std::collections::BTreeSet;
+
 use mongopool_wire::{
-    Compressor, DeleteFlags, DocumentSequence, Header, InsertFlags, Message, MessageDecoder,
-    MsgFlags, OpCode, OpCompressed, OpDelete, OpGetMore, OpInsert, OpKillCursors, OpMsg, OpQuery,
-    OpUpdate, QueryFlags, UpdateFlags, DEFAULT_MAX_MESSAGE_SIZE_BYTES, HEADER_LEN,
+    Compressor, Header, Message, MessageDecoder, OpCode, OpCompressed,
+    DEFAULT_MAX_MESSAGE_SIZE_BYTES, HEADER_LEN,
 };
 use serde_json::Value;
+
+use golden_manifest::expected::expected_message;
+use golden_manifest::reading::*;
 
 /// Length of the OP_COMPRESSED prefix that does not depend on the compression library:
 /// the header, originalOpcode, uncompressedSize and compressorId.
@@ -34,234 +36,6 @@ const FAMILIES: [OpCode; 8] = [
     OpCode::Msg,
     OpCode::Compressed,
 ];
-
-fn golden_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
-}
-
-fn manifest() -> Value {
-    let path = golden_dir().join("manifest.json");
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let manifest: Value = serde_json::from_str(&text).expect("manifest.json is JSON");
-    assert_eq!(manifest["format"], "mongopool-golden-wire/1");
-    manifest
-}
-
-fn read_file(entry: &Value) -> Vec<u8> {
-    let path = golden_dir().join(str_field(entry, "file"));
-    let bytes =
-        std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    assert_eq!(
-        bytes.len() as u64,
-        u64_field(entry, "length"),
-        "{}: file length differs from the manifest",
-        path.display()
-    );
-    bytes
-}
-
-fn messages(manifest: &Value) -> &[Value] {
-    manifest["messages"]
-        .as_array()
-        .expect("manifest has a messages array")
-}
-
-fn sequences(manifest: &Value) -> &[Value] {
-    manifest["sequences"]
-        .as_array()
-        .expect("manifest has a sequences array")
-}
-
-fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
-}
-
-fn i64_field(v: &Value, key: &str) -> i64 {
-    v[key]
-        .as_i64()
-        .unwrap_or_else(|| panic!("{key} is not an integer in {v}"))
-}
-
-fn u64_field(v: &Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{key} is not a non-negative integer in {v}"))
-}
-
-fn i32_field(v: &Value, key: &str) -> i32 {
-    i32::try_from(i64_field(v, key)).unwrap_or_else(|_| panic!("{key} does not fit an i32"))
-}
-
-fn u32_field(v: &Value, key: &str) -> u32 {
-    u32::try_from(u64_field(v, key)).unwrap_or_else(|_| panic!("{key} does not fit a u32"))
-}
-
-fn opcode_of(entry: &Value) -> OpCode {
-    OpCode::try_from(i32_field(entry, "opcode")).expect("the manifest names a known opcode")
-}
-
-fn name_of(entry: &Value) -> &str {
-    entry["name"].as_str().unwrap_or("<inner>")
-}
-
-fn hex_decode(hex: &str) -> Vec<u8> {
-    assert!(hex.len() % 2 == 0, "odd-length hex {hex:?}");
-    hex.as_bytes()
-        .chunks_exact(2)
-        .map(|pair| {
-            let digits = std::str::from_utf8(pair).expect("hex is ASCII");
-            u8::from_str_radix(digits, 16).unwrap_or_else(|_| panic!("bad hex digits {digits:?}"))
-        })
-        .collect()
-}
-
-/// A `<doc>` of the manifest: its exact bytes are `bson_hex`.
-fn document(doc: &Value) -> RawDocumentBuf {
-    let bytes = hex_decode(str_field(doc, "bson_hex"));
-    RawDocumentBuf::from_bytes(bytes).expect("bson_hex is a BSON document")
-}
-
-fn documents(docs: &Value) -> Vec<RawDocumentBuf> {
-    docs.as_array()
-        .expect("documents is an array")
-        .iter()
-        .map(document)
-        .collect()
-}
-
-/// Fails if `fields` has keys other than `expected` (or lacks one): a field this test
-/// does not compare would otherwise pass unnoticed.
-fn assert_field_names(fields: &Value, expected: &[&str]) {
-    let got: BTreeSet<&str> = fields
-        .as_object()
-        .expect("fields is an object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let want: BTreeSet<&str> = expected.iter().copied().collect();
-    assert_eq!(got, want, "unexpected field names in {fields}");
-}
-
-/// Our message for an entry's `opcode` and `fields`.
-fn expected_message(entry: &Value) -> Message {
-    let f = &entry["fields"];
-    match opcode_of(entry) {
-        OpCode::Query => {
-            assert_field_names(
-                f,
-                &[
-                    "flags",
-                    "full_collection_name",
-                    "number_to_skip",
-                    "number_to_return",
-                    "query",
-                    "return_fields_selector",
-                ],
-            );
-            OpQuery {
-                flags: QueryFlags(u32_field(f, "flags")),
-                full_collection_name: str_field(f, "full_collection_name").to_owned(),
-                number_to_skip: i32_field(f, "number_to_skip"),
-                number_to_return: i32_field(f, "number_to_return"),
-                query: document(&f["query"]),
-                return_fields_selector: match &f["return_fields_selector"] {
-                    Value::Null => None,
-                    doc => Some(document(doc)),
-                },
-            }
-            .into()
-        }
-        OpCode::Insert => {
-            assert_field_names(f, &["flags", "full_collection_name", "documents"]);
-            OpInsert {
-                flags: InsertFlags(u32_field(f, "flags")),
-                full_collection_name: str_field(f, "full_collection_name").to_owned(),
-                documents: documents(&f["documents"]).into(),
-            }
-            .into()
-        }
-        OpCode::Update => {
-            assert_field_names(f, &["flags", "full_collection_name", "selector", "update"]);
-            OpUpdate {
-                full_collection_name: str_field(f, "full_collection_name").to_owned(),
-                flags: UpdateFlags(u32_field(f, "flags")),
-                selector: document(&f["selector"]),
-                update: document(&f["update"]),
-            }
-            .into()
-        }
-        OpCode::Delete => {
-            assert_field_names(f, &["flags", "full_collection_name", "selector"]);
-            OpDelete {
-                full_collection_name: str_field(f, "full_collection_name").to_owned(),
-                flags: DeleteFlags(u32_field(f, "flags")),
-                selector: document(&f["selector"]),
-            }
-            .into()
-        }
-        OpCode::GetMore => {
-            assert_field_names(
-                f,
-                &["full_collection_name", "number_to_return", "cursor_id"],
-            );
-            OpGetMore {
-                full_collection_name: str_field(f, "full_collection_name").to_owned(),
-                number_to_return: i32_field(f, "number_to_return"),
-                cursor_id: i64_field(f, "cursor_id"),
-            }
-            .into()
-        }
-        OpCode::KillCursors => {
-            assert_field_names(f, &["cursor_ids"]);
-            OpKillCursors {
-                cursor_ids: f["cursor_ids"]
-                    .as_array()
-                    .expect("cursor_ids is an array")
-                    .iter()
-                    .map(|id| id.as_i64().expect("a cursor id is an i64"))
-                    .collect(),
-            }
-            .into()
-        }
-        OpCode::Msg => {
-            assert_field_names(f, &["flag_bits", "sections"]);
-            expected_op_msg(f).into()
-        }
-        other => panic!("{}: no plain message for {other:?}", name_of(entry)),
-    }
-}
-
-fn expected_op_msg(f: &Value) -> OpMsg {
-    let mut body = None;
-    let mut sequences = Vec::new();
-    for section in f["sections"].as_array().expect("sections is an array") {
-        match i64_field(section, "kind") {
-            0 => {
-                assert_field_names(section, &["kind", "body"]);
-                assert!(
-                    body.replace(document(&section["body"])).is_none(),
-                    "two bodies"
-                );
-            }
-            1 => {
-                assert_field_names(section, &["kind", "identifier", "documents"]);
-                sequences.push(DocumentSequence::new(
-                    str_field(section, "identifier"),
-                    documents(&section["documents"]),
-                ));
-            }
-            kind => panic!("unknown section kind {kind}"),
-        }
-    }
-    OpMsg {
-        flags: MsgFlags(u32_field(f, "flag_bits")),
-        body: body.expect("an OP_MSG has a body section"),
-        sequences,
-    }
-}
 
 /// Decodes `bytes` (one message) and re-encodes the manifest's fields; both must agree
 /// with the file.
