@@ -15,6 +15,10 @@
 //! `scripts/install-test-server`). `MONITOR_COST_ROUNDS` and `MONITOR_COST_WINDOW_MS`
 //! change the number of rounds (default 3) and the length of each window (2000 ms).
 
+// The option structs are becoming #[non_exhaustive] (no struct literals outside the
+// crate): fields are set on a default value.
+#![allow(clippy::field_reassign_with_default)]
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -4,6 +4,10 @@
 //! no sooner than minHeartbeatFrequencyMS after the last check, and a streaming
 //! monitor's awaitable hello carries maxAwaitTimeMS = heartbeatFrequencyMS.
 
+// The option structs are becoming #[non_exhaustive] (no struct literals outside the
+// crate): fields are set on a default value.
+#![allow(clippy::field_reassign_with_default)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
