@@ -125,6 +125,9 @@ impl Client {
         read_preference: Option<&ReadPreference>,
     ) -> Result<ClientConnection> {
         let operation = connection::OperationGuard::start(&server);
+        // Read before the checkout: a connection it establishes is of this generation,
+        // and the pool may be cleared and readied again before its error comes back.
+        let generation = server.pool().generation();
         match server.pool().checkout().await {
             Ok(conn) => Ok(ClientConnection::new(
                 conn,
@@ -134,7 +137,7 @@ impl Client {
                 operation,
             )),
             Err(e) => {
-                report_checkout_error(&self.topology, &server, &e);
+                report_checkout_error(&self.topology, &server, generation, &e);
                 Err(e)
             }
         }
@@ -144,7 +147,12 @@ impl Client {
 /// Errors of establishing a connection are SDAM errors "before the handshake" (or
 /// while logging in); the pool's own refusals (cleared, closed, wait queue timeout)
 /// are not.
-fn report_checkout_error(topology: &Topology, server: &SelectedServer, error: &Error) {
+fn report_checkout_error(
+    topology: &Topology,
+    server: &SelectedServer,
+    generation: u32,
+    error: &Error,
+) {
     let phase = if error.is_authentication() {
         ErrorPhase::Authentication
     } else if error.is_network() {
@@ -152,9 +160,6 @@ fn report_checkout_error(topology: &Topology, server: &SelectedServer, error: &E
     } else {
         return;
     };
-    // The pool does not say which generation the failed connection had; it was
-    // being made for the current one.
-    let generation = server.pool().stats().generation;
     let max_wire_version = server.description().max_wire_version.unwrap_or(0);
     topology.handle_application_error(
         error,

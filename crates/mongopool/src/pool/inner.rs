@@ -130,6 +130,11 @@ impl<C: Connector> PoolInner<C> {
         });
     }
 
+    /// The current generation (read without the lock).
+    pub(crate) fn generation(&self) -> u32 {
+        u32::try_from(self.lifecycle_mirror.load(Ordering::Acquire) >> 2).unwrap_or(u32::MAX)
+    }
+
     /// Whether the pool is ready and still at `generation` (read without the lock: a
     /// checkout that received a connection checks that no clear overtook it).
     pub(crate) fn still_current(&self, generation: u32) -> bool {

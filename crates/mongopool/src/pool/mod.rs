@@ -189,6 +189,15 @@ impl<C: Connector> Pool<C> {
         self.inner.stats()
     }
 
+    /// The generation now: every clear starts a new one. Cheaper than
+    /// [`Pool::stats`] (no lock). A checkout that fails while establishing a
+    /// connection made it for the generation it was admitted under, which is this
+    /// value read just before the checkout started (a clear meanwhile fails the
+    /// checkout as cleared instead); SDAM's error handling needs that generation.
+    pub fn generation(&self) -> u32 {
+        self.inner.generation()
+    }
+
     /// The server the pool is for.
     pub fn address(&self) -> &ServerAddress {
         &self.inner.address
