@@ -159,8 +159,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn two_overloads_then_success_sleep_exactly_the_emitted_delays() {
-        let mut options = OverloadRetryOptions::default();
-        options.enable_overload_retargeting = true;
+        let options = OverloadRetryOptions {
+            enable_overload_retargeting: true,
+            ..Default::default()
+        };
         let (result, events, seen, elapsed) = run(&options, 2).await;
         assert_eq!(result.unwrap(), 2);
         assert_eq!(events.len(), 2);
@@ -193,8 +195,10 @@ mod tests {
         let (result, events, _, _) = run(&OverloadRetryOptions::default(), 3).await;
         assert!(result.unwrap_err().is_retryable_overload());
         assert_eq!(events.len(), 2);
-        let mut off = OverloadRetryOptions::default();
-        off.max_adaptive_retries = 0;
+        let off = OverloadRetryOptions {
+            max_adaptive_retries: 0,
+            ..Default::default()
+        };
         let (result, events, _, elapsed) = run(&off, 1).await;
         assert!(result.is_err());
         assert!(events.is_empty());

@@ -63,8 +63,10 @@ fn a_run_command_is_retried_twice_after_overload_then_given_up() {
 
 #[test]
 fn max_adaptive_retries_bounds_the_retries_and_zero_turns_them_off() {
-    let mut options = OverloadRetryOptions::default();
-    options.max_adaptive_retries = 4;
+    let mut options = OverloadRetryOptions {
+        max_adaptive_retries: 4,
+        ..Default::default()
+    };
     let mut state = RetryState::new(&options, None, OperationKind::RunCommand);
     let mut rng = rng();
     for attempt in 1..=4 {
@@ -110,8 +112,10 @@ fn a_run_command_needs_both_retry_reads_and_retry_writes() {
         (false, true, false),
         (true, false, false),
     ] {
-        let mut options = OverloadRetryOptions::default();
-        options.retry_reads = reads;
+        let mut options = OverloadRetryOptions {
+            retry_reads: reads,
+            ..Default::default()
+        };
         options.retry_writes = writes;
         let mut state = RetryState::new(&options, None, OperationKind::RunCommand);
         let d = state.on_error(&retryable_overload(), None, false, &mut rng);
@@ -143,8 +147,10 @@ fn the_backoff_is_jitter_times_base_doubled_per_attempt_capped_at_ten_seconds() 
 
 #[test]
 fn the_delays_are_drawn_with_the_given_rng_and_stay_under_the_bound() {
-    let mut options = OverloadRetryOptions::default();
-    options.max_adaptive_retries = 8;
+    let options = OverloadRetryOptions {
+        max_adaptive_retries: 8,
+        ..Default::default()
+    };
     let run = |seed: u64| {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut state = RetryState::new(&options, None, OperationKind::RunCommand);
