@@ -115,6 +115,7 @@ fn through_topology(c: &mut Criterion) {
         (server, direct, client)
     });
     let primary = mongopool::ReadPreference::primary();
+    alternating_ratio(&rt, &direct, &client, &primary);
     c.bench_function("checkout+checkin, direct MongoPool (mock server)", |b| {
         b.to_async(&rt)
             .iter(|| async { drop(direct.checkout().await.unwrap()) })
@@ -127,6 +128,47 @@ fn through_topology(c: &mut Criterion) {
         },
     );
     rt.block_on(client.close());
+}
+
+/// Client checkout time over direct checkout time, measured in alternating batches in
+/// the same run (so that a drift of the machine's speed hits both sides alike):
+/// prints the median of the per-round ratios and the ratio of the totals.
+fn alternating_ratio(
+    rt: &tokio::runtime::Runtime,
+    direct: &mongopool::MongoPool,
+    client: &mongopool::Client,
+    primary: &mongopool::ReadPreference,
+) {
+    const ROUNDS: usize = 30;
+    const BATCH: u32 = 20_000;
+    let (mut ratios, mut direct_total, mut client_total) = (Vec::new(), 0.0, 0.0);
+    rt.block_on(async {
+        for _ in 0..ROUNDS {
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                drop(direct.checkout().await.unwrap());
+            }
+            let d = start.elapsed().as_secs_f64();
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                drop(client.checkout(primary).await.unwrap());
+            }
+            let c = start.elapsed().as_secs_f64();
+            ratios.push(c / d);
+            direct_total += d;
+            client_total += c;
+        }
+    });
+    ratios.sort_by(f64::total_cmp);
+    let per = |t: f64| t * 1e9 / (ROUNDS as f64 * f64::from(BATCH));
+    println!(
+        "alternating {ROUNDS} x {BATCH}: direct {:.1} ns, client {:.1} ns per checkout+checkin; \
+         client/direct median {:.3}x, totals {:.3}x",
+        per(direct_total),
+        per(client_total),
+        ratios[ROUNDS / 2],
+        client_total / direct_total
+    );
 }
 
 criterion_group!(benches, uncontended, contended, through_topology);

@@ -11,6 +11,10 @@ use std::sync::Arc;
 use bson::RawDocumentBuf;
 use mongopool_wire::WireError;
 
+mod labels;
+
+pub use labels::{RETRYABLE_ERROR_LABEL, SYSTEM_OVERLOADED_ERROR_LABEL};
+
 /// Result alias of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -26,6 +30,9 @@ pub const DUPLICATE_KEY_CODES: &[i32] = &[11000, 11001, 12582];
 pub struct Error {
     kind: Box<ErrorKind>,
     source: Option<Arc<dyn std::error::Error + Send + Sync + 'static>>,
+    // Labels the client added to an error whose kind has no label list of its own
+    // (the pool's backpressure labels on a network error while connecting).
+    added_labels: Vec<String>,
 }
 
 /// The `cause` of the [`ErrorKind::PoolCleared`] error of a pool that was never marked
@@ -196,6 +203,7 @@ impl Error {
         Error {
             kind: Box::new(kind),
             source: None,
+            added_labels: Vec::new(),
         }
     }
 
@@ -207,6 +215,7 @@ impl Error {
         Error {
             kind: Box::new(kind),
             source: Some(Arc::new(source)),
+            added_labels: Vec::new(),
         }
     }
 
@@ -269,16 +278,17 @@ impl Error {
         }
     }
 
-    /// Error labels attached by the server (e.g. `RetryableWriteError`).
+    /// Error labels attached by the server (e.g. `RetryableWriteError`), or by the
+    /// client ([`Error::add_label`]).
     pub fn labels(&self) -> &[String] {
         match &*self.kind {
             ErrorKind::OperationFailure(f) | ErrorKind::NotPrimary(f) => &f.labels,
             ErrorKind::WriteFailure(w) | ErrorKind::DuplicateKey(w) => &w.labels,
-            _ => &[],
+            _ => &self.added_labels,
         }
     }
 
-    /// Whether the server attached this error label.
+    /// Whether the server (or the client) attached this error label.
     pub fn has_label(&self, label: &str) -> bool {
         self.labels().iter().any(|l| l == label)
     }
@@ -381,6 +391,9 @@ impl fmt::Debug for Error {
         d.field("kind", &self.kind);
         if let Some(source) = &self.source {
             d.field("source", source);
+        }
+        if !self.added_labels.is_empty() {
+            d.field("labels", &self.added_labels);
         }
         d.finish()
     }

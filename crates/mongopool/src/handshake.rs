@@ -9,6 +9,8 @@
 //! second try, and a hello without `serviceId` means the server behind the
 //! balancer does not know the mode: the connection is refused before any login.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use bson::raw::cstr;
 use bson::{RawArrayBuf, RawDocumentBuf};
 use mongopool_wire::{Compressor, Limits, Message, MsgFlags, OpQuery, QueryFlags};
@@ -36,8 +38,61 @@ impl Connection {
         id: u64,
         generation: u32,
     ) -> Result<Connection> {
-        establish(address, options, id, generation).await
+        establish(address, options, id, generation, false).await
     }
+
+    /// [`Connection::connect`] for a pool: a network error or timeout before the
+    /// login (connecting, the TLS handshake's I/O, the hello) gets the
+    /// `SystemOverloadedError` and `RetryableError` labels, as the CMAP spec asks of a
+    /// backpressure-enabled pool, so that SDAM neither marks the server Unknown nor
+    /// clears the pool for it and the client may retry. Errors that never come from
+    /// overload (a name that does not resolve, a rejected certificate) and every
+    /// error while logging in stay unlabelled.
+    pub(crate) async fn connect_pooled(
+        address: &ServerAddress,
+        options: &ConnectionOptions,
+        id: u64,
+        generation: u32,
+    ) -> Result<Connection> {
+        establish(address, options, id, generation, true).await
+    }
+}
+
+/// Whether an error before the login may come from an overloaded server: a timeout,
+/// or a connection failure whose I/O error is one an overloaded server causes
+/// (refused, reset, aborted, closed early), not a failed name lookup or a TLS
+/// error that is not I/O (the certificate).
+fn may_be_overload(error: &Error) -> bool {
+    use std::io::ErrorKind as Io;
+    if error.is_timeout() {
+        return true;
+    }
+    if !error.is_network() {
+        return false;
+    }
+    let io = std::error::Error::source(error).and_then(|s| s.downcast_ref::<std::io::Error>());
+    match io {
+        // A failure we raised ourselves (the peer closed the connection mid-reply).
+        None => true,
+        Some(io) => matches!(
+            io.kind(),
+            Io::ConnectionRefused
+                | Io::ConnectionReset
+                | Io::ConnectionAborted
+                | Io::BrokenPipe
+                | Io::UnexpectedEof
+                | Io::NotConnected
+                | Io::TimedOut
+        ),
+    }
+}
+
+fn backpressure_labels(mut error: Error) -> Error {
+    if may_be_overload(&error) {
+        error.add_label(crate::error::SYSTEM_OVERLOADED_ERROR_LABEL);
+        error.add_label(crate::error::RETRYABLE_ERROR_LABEL);
+    }
+    error
 }
 
 /// Connects, runs the handshake and logs in.
@@ -46,25 +101,36 @@ async fn establish(
     options: &ConnectionOptions,
     id: u64,
     generation: u32,
+    pooled: bool,
 ) -> Result<Connection> {
     let auth = HandshakeAuth::prepare(options.credential.as_ref())?;
+    // Set once the hello is done: errors from then on are the login's, never labelled.
+    let logging_in = AtomicBool::new(false);
+    let label = |e: Error| match pooled && !logging_in.load(Ordering::Relaxed) {
+        true => backpressure_labels(e),
+        false => e,
+    };
     let command = hello_command(options, &auth);
     let timeout = options.connect.connect_timeout;
     let establish = async {
-        let stream = crate::connect::connect(address, &options.connect).await?;
+        let stream = crate::connect::connect(address, &options.connect)
+            .await
+            .map_err(label)?;
         let mut io = MessageStream::new(stream, options.connect.socket_timeout);
         let reply = match hello_round_trip(&mut io, &command, true).await {
             Ok(reply) => reply,
             // An OP_MSG-less server hangs up: ask again the old way (never when
             // load-balanced, where every step of the handshake must be OP_MSG).
             Err(e) if e.is_network() && !e.is_timeout() && !options.load_balanced => {
-                let stream = crate::connect::connect(address, &options.connect).await?;
+                let stream = crate::connect::connect(address, &options.connect)
+                    .await
+                    .map_err(label)?;
                 io = MessageStream::new(stream, options.connect.socket_timeout);
                 hello_round_trip(&mut io, &command, false)
                     .await
-                    .map_err(|_| e)?
+                    .map_err(|_| label(e))?
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(label(e)),
         };
         let hello = HelloReply::parse_with_ceiling(reply, options.max_message_size_ceiling)?;
         if options.load_balanced && hello.service_id.is_none() {
@@ -82,6 +148,7 @@ async fn establish(
             id,
             generation,
         );
+        logging_in.store(true, Ordering::Relaxed);
         auth.finish(&mut conn, options.credential.as_ref()).await?;
         Ok(conn)
     };
@@ -89,7 +156,10 @@ async fn establish(
         .run(establish)
         .await
         .map_err(|elapsed| {
-            Error::io(format!("opening a connection to {address}"), elapsed.into())
+            label(Error::io(
+                format!("opening a connection to {address}"),
+                elapsed.into(),
+            ))
         })?
 }
 
@@ -102,7 +172,8 @@ fn hello_command(options: &ConnectionOptions, auth: &HandshakeAuth) -> RawDocume
         cmd.append(cstr!("isMaster"), 1_i32);
         cmd.append(cstr!("helloOk"), true);
     }
-    cmd.append(cstr!("backpressure"), "2");
+    // Client backpressure spec: tells the server this client backs off on overload.
+    cmd.append(cstr!("backpressure"), true);
     cmd.append(cstr!("client"), options.metadata.as_ref().clone());
     if !options.compressors.is_empty() {
         let mut names = RawArrayBuf::new();
@@ -175,5 +246,43 @@ mod tests {
         );
         assert_eq!(negotiate_compressor(&ours, &["zlib".into()]), None);
         assert_eq!(negotiate_compressor(&[], &["zlib".into()]), None);
+    }
+
+    #[test]
+    fn the_hello_says_the_client_supports_backpressure() {
+        let options = ConnectionOptions::default();
+        let auth = HandshakeAuth::prepare(None).unwrap();
+        let hello = hello_command(&options, &auth);
+        assert_eq!(hello.get_bool("backpressure").ok(), Some(true));
+    }
+
+    #[test]
+    fn only_errors_an_overloaded_server_can_cause_get_the_labels() {
+        use std::io;
+        let labelled = |e: Error| backpressure_labels(e).is_retryable_overload();
+        assert!(labelled(Error::timeout("hello")));
+        assert!(labelled(Error::connection(
+            "the server closed the connection"
+        )));
+        for kind in [
+            io::ErrorKind::ConnectionReset,
+            io::ErrorKind::ConnectionRefused,
+            io::ErrorKind::UnexpectedEof,
+        ] {
+            assert!(
+                labelled(Error::io("reading", io::Error::from(kind))),
+                "{kind:?}"
+            );
+        }
+        // A failed name lookup, a certificate (InvalidData from rustls), a login.
+        assert!(!labelled(Error::io(
+            "resolving",
+            io::Error::other("no such host")
+        )));
+        assert!(!labelled(Error::io(
+            "TLS handshake",
+            io::Error::new(io::ErrorKind::InvalidData, "bad certificate")
+        )));
+        assert!(!labelled(Error::configuration("bad option")));
     }
 }

@@ -37,7 +37,8 @@ impl Connector for MongoConnector {
     type Connection = Connection;
 
     async fn connect(&self, ctx: ConnectContext) -> Result<Connection> {
-        let establish = Connection::connect(&ctx.address, &self.options, ctx.id, ctx.generation);
+        let establish =
+            Connection::connect_pooled(&ctx.address, &self.options, ctx.id, ctx.generation);
         let mut conn = tokio::select! {
             biased;
             result = establish => result?,

@@ -17,7 +17,8 @@
 //!   ("not primary") and reads without secondaryOk with 13435, as mongod does, and
 //!   counts them ([`NodeStats`]).
 //! - The script ([`Simulator`]'s async methods): step down, elect, add or remove a
-//!   member, restart (new `processId`, same port), black-hole, kill, add delay.
+//!   member, restart (new `processId`, same port), black-hole, kill, add delay,
+//!   answer a command with a scripted error N times ([`Simulator::fail_command`]).
 //!
 //! ```no_run
 //! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
@@ -44,6 +45,7 @@ mod forward;
 mod hello_answer;
 mod node;
 mod script;
+mod scripted_failure;
 mod session;
 mod stats;
 mod view;
@@ -57,6 +59,7 @@ use bson::Document;
 
 pub use builder::SimulatorBuilder;
 pub use script::ScriptError;
+pub use scripted_failure::overload_error;
 pub use stats::NodeStats;
 pub use view::{MemberSpec, Role};
 pub use wire_client::{WireClient, WireReply};

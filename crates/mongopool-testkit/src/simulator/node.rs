@@ -52,6 +52,7 @@ pub(crate) struct NodeState {
     pub(crate) counters: Counters,
     black_holed: AtomicBool,
     delay: Mutex<Duration>,
+    pub(crate) failure: super::scripted_failure::FailureSlot,
     pub(crate) sim: Arc<SimShared>,
 }
 
@@ -62,6 +63,7 @@ impl NodeState {
             counters: Counters::default(),
             black_holed: AtomicBool::new(false),
             delay: Mutex::new(Duration::ZERO),
+            failure: Default::default(),
             sim,
         }
     }

@@ -12,6 +12,7 @@ use super::command_kind::{classify, refusal, secondary_ok, CommandKind};
 use super::forward::{read_frame, Backend};
 use super::hello_answer::answer_hello;
 use super::node::NodeState;
+use super::scripted_failure::scripted_error;
 use super::stats::bump;
 use crate::mock::{Reply, Request};
 
@@ -76,6 +77,10 @@ async fn serve_requests(
             answer_hello(client, &mut decoder, &request, node).await?;
             continue;
         }
+        if let Some(error) = scripted_error(node, request.command_name()) {
+            refuse(client, &request, CommandKind::Other, error, node).await?;
+            continue;
+        }
         let refused = {
             let deployment = node.sim.deployment();
             let member = deployment.members.get(node.index).ok_or(Closed)?;
@@ -101,10 +106,11 @@ async fn refuse(
     error: bson::Document,
     node: &NodeState,
 ) -> Result<(), Closed> {
-    if kind == CommandKind::Write {
-        bump(&node.counters.writes_refused);
-    } else {
-        bump(&node.counters.reads_refused);
+    match kind {
+        CommandKind::Write => bump(&node.counters.writes_refused),
+        CommandKind::Read => bump(&node.counters.reads_refused),
+        // A scripted failure: counted by what is left of it.
+        _ => {}
     }
     node.sim.note_activity();
     if !request.expects_reply() {

@@ -19,16 +19,28 @@
 //! ```
 
 mod connection;
+mod retry_budget;
+mod retry_loop;
+mod retry_options;
+mod retry_policy;
+mod thread_jitter;
+
+use std::sync::Arc;
 
 use bson::{RawDocument, RawDocumentBuf};
 
 pub use connection::ClientConnection;
+pub use retry_budget::RetryBudget;
+pub use retry_options::{OverloadRetryEvent, OverloadRetryOptions, RetryEventHandler};
+pub use retry_policy::{
+    backoff, GiveUpReason, OperationKind, RetryDecision, RetryState, BASE_BACKOFF, MAX_BACKOFF,
+};
 
 use crate::connection_string::ConnectionString;
 use crate::error::{Error, Result};
 use crate::read_preference::ReadPreference;
 use crate::topology::ErrorPhase;
-use crate::topology::{SelectedServer, SelectionCriteria, Topology, TopologyOptions};
+use crate::topology::{SelectedServer, SelectionCriteria, Topology, TopologyOptions, TopologyType};
 
 /// A MongoDB deployment, ready for operations. Cheap to clone: clones share the
 /// topology. Its monitors and pools stop with [`Client::close`] or when the last
@@ -37,6 +49,21 @@ use crate::topology::{SelectedServer, SelectionCriteria, Topology, TopologyOptio
 pub struct Client {
     topology: Topology,
     read_preference: ReadPreference,
+    retry: Arc<RetrySettings>,
+}
+
+/// The overload retry options with the budget they ask for, shared by clones.
+#[derive(Debug)]
+struct RetrySettings {
+    options: OverloadRetryOptions,
+    budget: Option<RetryBudget>,
+}
+
+impl RetrySettings {
+    fn new(options: OverloadRetryOptions) -> Arc<Self> {
+        let budget = options.retry_budget.map(RetryBudget::new);
+        Arc::new(RetrySettings { options, budget })
+    }
 }
 
 impl Client {
@@ -58,11 +85,31 @@ impl Client {
     pub async fn with_options(cs: ConnectionString, options: TopologyOptions) -> Result<Client> {
         let cs = resolve(cs, &options).await?;
         let read_preference = cs.options().read_preference.clone().unwrap_or_default();
+        let retry = RetrySettings::new(OverloadRetryOptions::from_connection_string(&cs));
         let topology = Topology::from_connection_string(&cs, options)?;
         Ok(Client {
             topology,
             read_preference,
+            retry,
         })
+    }
+
+    /// This client with other overload retry options (they start as the URI's:
+    /// [`OverloadRetryOptions::from_connection_string`]). Clones made before keep
+    /// the old ones; a new retry budget starts full.
+    pub fn with_overload_retry(mut self, options: OverloadRetryOptions) -> Client {
+        self.retry = RetrySettings::new(options);
+        self
+    }
+
+    /// How the client retries commands a server sheds under load.
+    pub fn overload_retry(&self) -> &OverloadRetryOptions {
+        &self.retry.options
+    }
+
+    /// The retry budget, when [`OverloadRetryOptions::retry_budget`] asked for one.
+    pub fn retry_budget(&self) -> Option<&RetryBudget> {
+        self.retry.budget.as_ref()
     }
 
     /// The topology behind the client: its description, stats and events.
@@ -98,14 +145,56 @@ impl Client {
     /// Runs one command on a server chosen by `read_preference`: selects, checks out,
     /// runs, checks in. Errors are reported to the topology (a "not primary" error
     /// makes the server Unknown and asks for a check, as SDAM says).
+    ///
+    /// Every command is retried when a server sheds it under load (an error with the
+    /// `SystemOverloadedError` and `RetryableError` labels, from the command or from
+    /// opening a connection), as the client backpressure spec says: up to
+    /// [`OverloadRetryOptions::max_adaptive_retries`] times (2 by default), each
+    /// after a random backoff (up to 200 ms, then 400 ms, ...), and only when both
+    /// `retryReads` and `retryWrites` are on, since the client cannot tell a read
+    /// from a write. With `enableOverloadRetargeting` (and always in a sharded
+    /// cluster) a retry goes to another suitable server when there is one. Each
+    /// retry is logged (`tracing` target `mongopool::retry`) and reported as an
+    /// [`OverloadRetryEvent`]. If your application retries overload errors too, it
+    /// may now retry for longer than you expect: consider leaving that to the client.
     pub async fn command(
         &self,
         db: &str,
         command: &RawDocument,
         read_preference: &ReadPreference,
     ) -> Result<RawDocumentBuf> {
-        let mut conn = self.checkout(read_preference).await?;
-        conn.run_command(db, command).await
+        let criteria = SelectionCriteria::Read(read_preference.clone());
+        let settings = &*self.retry;
+        let state = RetryState::new(
+            &settings.options,
+            settings.budget.as_ref(),
+            OperationKind::RunCommand,
+        );
+        let timeout = self.topology.settings().server_selection_timeout;
+        let criteria = &criteria;
+        retry_loop::run_with_retries(
+            state,
+            settings.options.event_handler.as_deref(),
+            &mut thread_jitter::ThreadJitter,
+            || self.topology.description().topology_type() == TopologyType::Sharded,
+            |deprioritized| async move {
+                let server = match self
+                    .topology
+                    .select_server_with(criteria, &deprioritized, timeout)
+                    .await
+                {
+                    Ok(server) => server,
+                    Err(e) => return (None, Err(e)),
+                };
+                let address = server.address().clone();
+                let result = match self.checkout_from(server, Some(read_preference)).await {
+                    Ok(mut conn) => conn.run_command(db, command).await,
+                    Err(e) => Err(e),
+                };
+                (Some(address), result)
+            },
+        )
+        .await
     }
 
     /// [`Client::command`] with the URI's read preference.

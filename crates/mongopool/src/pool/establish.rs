@@ -157,7 +157,10 @@ fn finish<C: Connector>(
             // In load-balanced mode an establishment error clears nothing: the load
             // balancer spec keeps errors before and during the handshake out of SDAM
             // error handling, and one after it would clear only a service we never saw.
+            // Nor does an overload error (CMAP backpressure labels): a shedding server
+            // is up, and clearing its pool would only add connection storms.
             if clear_on_populate_error
+                && !error.is_overload()
                 && matches!(purpose, Purpose::Populate)
                 && !interrupted
                 && !inner.options.load_balanced
