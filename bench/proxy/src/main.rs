@@ -63,7 +63,7 @@ async fn main() {
     }
     let stats = proxy.stats();
     println!("proxy: {stats:?}");
-    println!("pool: {:?}", proxy.pool().stats());
+    println!("pool: {:?}", proxy.pool_stats());
     println!("in {:?}", started.elapsed());
     proxy.shutdown(std::time::Duration::from_secs(5)).await;
     if failed > 0 {

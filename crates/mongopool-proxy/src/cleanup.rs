@@ -13,8 +13,8 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use crate::cursors::ClientId;
-use crate::server_io::checkout;
+use crate::cursors::{ClientId, OwnedCursors};
+use crate::server_io::{checkout, Target};
 use crate::shared::Shared;
 use crate::stats::bump;
 use crate::transactions::Released;
@@ -23,15 +23,16 @@ use crate::transactions::Released;
 pub(crate) async fn client_gone(shared: &Shared, client: ClientId) {
     let cursors = shared.cursors().take_owned(client);
     let transactions = shared.transactions().take_owned(client);
-    for (ns, ids) in cursors {
-        kill_cursors(shared, client, &ns, ids).await;
+    for group in cursors {
+        kill_cursors(shared, client, group).await;
     }
     for t in transactions {
         abort(shared, t, "its client disconnected").await;
     }
 }
 
-async fn kill_cursors(shared: &Shared, client: ClientId, ns: &str, ids: Vec<i64>) {
+async fn kill_cursors(shared: &Shared, client: ClientId, group: OwnedCursors) {
+    let OwnedCursors { ns, server, ids } = group;
     let Some((db, coll)) = ns.split_once('.') else {
         return;
     };
@@ -42,7 +43,15 @@ async fn kill_cursors(shared: &Shared, client: ClientId, ns: &str, ids: Vec<i64>
     let mut command = RawDocumentBuf::new();
     command.append(cstr!("killCursors"), coll);
     command.append(cstr!("cursors"), cursors);
-    let result = match checkout(&shared.pool, CheckoutPurpose::Operation).await {
+    let target = Target::Server(server);
+    let result = match checkout(
+        &shared.client,
+        &target,
+        CheckoutPurpose::Operation,
+        shared.wait_queue_timeout,
+    )
+    .await
+    {
         Ok(mut conn) => conn
             .command(db, &command, &CommandOptions::unchecked())
             .await

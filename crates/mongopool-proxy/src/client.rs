@@ -21,7 +21,7 @@ use crate::cleanup;
 use crate::cursors::ClientId;
 use crate::forward::{forward, Outcome};
 use crate::frame_reader::FrameReader;
-use crate::replies::{auth_refused, hello, ErrorReply};
+use crate::replies::{auth_refused, bad_request, hello, ErrorReply};
 use crate::request::{database, query_as_msg, route, Route};
 use crate::shared::Shared;
 use crate::stats::bump;
@@ -156,6 +156,15 @@ async fn respond(shared: &Shared, client: ClientId, msg: OpMsg) -> Option<Messag
         }
         Route::Auth => local(auth_refused().to_document()),
         Route::Logout => local(rawdoc! {"ok": 1.0}),
+        Route::Invalid(why) => {
+            bump(&shared.counters.requests_rejected);
+            let name = msg.command_name().unwrap_or("");
+            error_reply(
+                name,
+                bad_request(format!("mongopool proxy: {why}")),
+                more_to_come,
+            )
+        }
         Route::Forward(f) => {
             let started = StdInstant::now();
             let name = msg.command_name().unwrap_or("").to_owned();

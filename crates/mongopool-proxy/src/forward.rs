@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mongopool::CheckoutPurpose;
+use mongopool::{CheckoutPurpose, ServerAddress};
 use mongopool_wire::{Message, MsgFlags, OpMsg};
 use tracing::debug;
 
@@ -11,7 +11,7 @@ use crate::cleanup;
 use crate::cursors::ClientId;
 use crate::replies::{overloaded, server_unreachable, ErrorReply};
 use crate::request::{cursor_finished, open_cursor, Forward, Transaction};
-use crate::server_io::{checkout, round_trip, round_trip_error};
+use crate::server_io::{checkout, round_trip, round_trip_error, Target};
 use crate::shared::Shared;
 use crate::stats::bump;
 
@@ -58,19 +58,20 @@ pub(crate) async fn forward(
     // exhaustAllowed, and the client then asks for each batch itself. A stream would tie
     // a server connection to one client for the life of the cursor.
     msg.flags.remove(MsgFlags::EXHAUST_ALLOWED);
+    let target = target(shared, &f);
     let result = match &f.transaction {
         Some(t) => in_transaction(shared, client, t, msg).await,
-        None => once(shared, msg).await,
+        None => once(shared, &target, msg).await,
     };
-    let reply = match result {
-        Ok(Some(reply)) => reply,
-        Ok(None) => return Outcome::NoReply,
+    let (reply, server) = match result {
+        Ok((Some(reply), server)) => (reply, server),
+        Ok((None, _)) => return Outcome::NoReply,
         Err(e) => return Outcome::Error(e),
     };
     bump(&shared.counters.requests_forwarded);
     if let Message::Msg(r) = &reply {
         if let Some((id, ns)) = open_cursor(&r.body) {
-            shared.cursors().opened(client, id, ns);
+            shared.cursors().opened(client, id, ns, server);
         }
         if let Some(id) = f.get_more.filter(|_| cursor_finished(&r.body)) {
             shared.cursors().forget(id);
@@ -85,15 +86,41 @@ pub(crate) async fn forward(
     Outcome::Reply(reply)
 }
 
+/// Where a command outside a transaction goes: a cursor's server for `getMore` and
+/// `killCursors` (when the proxy saw the cursor open), else the server its
+/// `$readPreference` selects, else the primary (what a mongos does without one).
+fn target(shared: &Shared, f: &Forward) -> Target {
+    let cursor = f.get_more.or_else(|| f.kill_cursors.first().copied());
+    if let Some(server) = cursor.and_then(|id| shared.cursors().server_of(id)) {
+        return Target::Server(server);
+    }
+    match &f.read_preference {
+        Some(rp) => Target::Read(rp.clone()),
+        None => Target::Primary,
+    }
+}
+
+/// A request's reply (`None` for moreToCome) and the server that answered.
+type Forwarded = (Option<Message>, ServerAddress);
+
 /// A command outside any pinned state: a connection for this request only.
-async fn once(shared: &Shared, msg: OpMsg) -> Result<Option<Message>, ErrorReply> {
-    let mut conn = checkout(&shared.pool, CheckoutPurpose::Operation)
+async fn once(shared: &Shared, target: &Target, msg: OpMsg) -> Result<Forwarded, ErrorReply> {
+    let mut conn = checkout(
+        &shared.client,
+        target,
+        CheckoutPurpose::Operation,
+        shared.wait_queue_timeout,
+    )
+    .await
+    .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
+    let server = conn.address().clone();
+    let reply = round_trip(&shared.client, &mut conn, msg)
         .await
-        .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
-    round_trip(&mut conn, msg).await.map_err(|e| {
-        bump(&shared.counters.server_errors);
-        round_trip_error(&e)
-    })
+        .map_err(|e| {
+            bump(&shared.counters.server_errors);
+            round_trip_error(&e)
+        })?;
+    Ok((reply, server))
 }
 
 /// A command of a transaction: on the transaction's pinned connection.
@@ -102,7 +129,7 @@ async fn in_transaction(
     client: ClientId,
     t: &Transaction,
     msg: OpMsg,
-) -> Result<Option<Message>, ErrorReply> {
+) -> Result<Forwarded, ErrorReply> {
     let transient = |e: ErrorReply| {
         if t.commits {
             e
@@ -118,7 +145,7 @@ async fn in_transaction(
             Some(slot) => slot,
             // Not pinned (any more): a retried commit, or a transaction the proxy
             // already gave up on. The server has the session's state; it answers.
-            None => return once(shared, msg).await,
+            None => return once(shared, &Target::Primary, msg).await,
         }
     };
     let mut guard = slot.lock().await;
@@ -127,7 +154,8 @@ async fn in_transaction(
             "mongopool proxy: the server connection of this transaction is gone",
         )));
     };
-    match round_trip(conn, msg).await {
+    let server = conn.address().clone();
+    match round_trip(&shared.client, conn, msg).await {
         Ok(reply) => {
             if t.ends {
                 // Back to the pool now, not when the last handle to the slot goes.
@@ -135,7 +163,7 @@ async fn in_transaction(
                 drop(guard);
                 shared.transactions().unpin(&t.lsid, t.txn_number);
             }
-            Ok(reply)
+            Ok((reply, server))
         }
         Err(e) => {
             bump(&shared.counters.server_errors);
@@ -163,9 +191,15 @@ async fn pin_new(
     if !shared.transactions().has_room_for(&t.lsid) {
         return Err(full());
     }
-    let conn = checkout(&shared.pool, CheckoutPurpose::Transaction)
-        .await
-        .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
+    // Transactions run on the primary (a mongos pins them to one shard's primary).
+    let conn = checkout(
+        &shared.client,
+        &Target::Primary,
+        CheckoutPurpose::Transaction,
+        shared.wait_queue_timeout,
+    )
+    .await
+    .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
     let slot = Arc::new(tokio::sync::Mutex::new(Some(conn)));
     let replaced = {
         let mut pins = shared.transactions();
