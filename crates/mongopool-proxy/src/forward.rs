@@ -11,6 +11,7 @@ use crate::cleanup;
 use crate::cursors::ClientId;
 use crate::replies::{overloaded, server_unreachable, ErrorReply};
 use crate::request::{cursor_finished, open_cursor, Forward, Transaction};
+use crate::retryable::{is_retryable_code, label_reply, RETRYABLE_WRITE_ERROR};
 use crate::server_io::{checkout, round_trip, round_trip_error, Target};
 use crate::shared::Shared;
 use crate::stats::bump;
@@ -63,11 +64,21 @@ pub(crate) async fn forward(
         Some(t) => in_transaction(shared, client, t, msg).await,
         None => once(shared, &target, msg).await,
     };
-    let (reply, server) = match result {
+    let (mut reply, server) = match result {
         Ok((Some(reply), server)) => (reply, server),
         Ok((None, _)) => return Outcome::NoReply,
+        Err(e) if f.retryable_write && is_retryable_code(e.code) => {
+            return Outcome::Error(e.with_label(RETRYABLE_WRITE_ERROR))
+        }
         Err(e) => return Outcome::Error(e),
     };
+    if f.retryable_write {
+        if let Message::Msg(r) = &mut reply {
+            if let Some(labelled) = label_reply(&r.body) {
+                r.body = labelled;
+            }
+        }
+    }
     bump(&shared.counters.requests_forwarded);
     if let Message::Msg(r) = &reply {
         if let Some((id, ns)) = open_cursor(&r.body) {

@@ -68,6 +68,7 @@ mod frame_reader;
 mod options;
 mod replies;
 mod request;
+mod retryable;
 mod server;
 mod server_io;
 mod shared;

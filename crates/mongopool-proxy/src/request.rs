@@ -43,6 +43,8 @@ pub(crate) struct Forward {
     /// `$readPreference`: the command is a read that may go where it says. `None`
     /// (no `$readPreference`) means the primary, as for a mongos.
     pub(crate) read_preference: Option<ReadPreference>,
+    /// A retryable write: a `txnNumber` outside a transaction.
+    pub(crate) retryable_write: bool,
 }
 
 /// A command inside a multi-document transaction (`autocommit: false`).
@@ -101,11 +103,14 @@ pub(crate) fn route(msg: &OpMsg) -> Route {
         },
         Err(_) => None,
     };
+    let transaction = transaction(body, name);
+    let retryable_write = transaction.is_none() && int64(body, "txnNumber").is_some();
     Route::Forward(Forward {
         read_preference,
+        retryable_write,
         get_more,
         kill_cursors,
-        transaction: transaction(body, name),
+        transaction,
         more_to_come: msg.flags.contains(MsgFlags::MORE_TO_COME),
         may_open_cursor: CURSOR_COMMANDS.contains(&name),
     })
@@ -285,6 +290,7 @@ mod tests {
             panic!()
         };
         assert_eq!(f.transaction, None);
+        assert!(f.retryable_write);
     }
 
     #[test]
