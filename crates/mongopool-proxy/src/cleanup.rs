@@ -17,6 +17,7 @@ use crate::cursors::{ClientId, OwnedCursors};
 use crate::server_io::{checkout, Target};
 use crate::shared::Shared;
 use crate::stats::bump;
+use crate::telemetry;
 use crate::transactions::Released;
 
 /// Kills the cursors and aborts the transactions `client` owns.
@@ -29,6 +30,7 @@ pub(crate) async fn client_gone(shared: &Shared, client: ClientId) {
     for t in transactions {
         abort(shared, t, "its client disconnected").await;
     }
+    shared.record_pinned();
 }
 
 async fn kill_cursors(shared: &Shared, client: ClientId, group: OwnedCursors) {
@@ -60,6 +62,7 @@ async fn kill_cursors(shared: &Shared, client: ClientId, group: OwnedCursors) {
         Err(e) => Err(e.message),
     };
     bump(&shared.counters.cleanups);
+    telemetry::cleaned_up();
     debug!(
         client,
         ns,
@@ -74,6 +77,7 @@ async fn kill_cursors(shared: &Shared, client: ClientId, group: OwnedCursors) {
 pub(crate) async fn abort(shared: &Shared, t: Released, why: &str) {
     let conn = t.slot.lock().await.take();
     bump(&shared.counters.cleanups);
+    telemetry::cleaned_up();
     let Some(mut conn) = conn else {
         return;
     };
@@ -126,6 +130,7 @@ pub(crate) async fn reap_idle_transactions(
                 "aborting a pinned transaction that idled past its timeout"
             );
             abort(&shared, t, "it idled past transaction_idle_timeout").await;
+            shared.record_pinned();
         }
     }
 }

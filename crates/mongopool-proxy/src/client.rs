@@ -25,6 +25,7 @@ use crate::replies::{auth_refused, bad_request, hello, ErrorReply};
 use crate::request::{database, query_as_msg, route, Route};
 use crate::shared::Shared;
 use crate::stats::bump;
+use crate::telemetry::{self, Rejection, RequestOutcome};
 
 /// Request ids of the replies the proxy writes (clients match on `responseTo` only).
 static NEXT_REPLY_ID: AtomicI32 = AtomicI32::new(1);
@@ -141,6 +142,7 @@ async fn respond(shared: &Shared, client: ClientId, msg: OpMsg) -> Option<Messag
     let more_to_come = msg.flags.contains(MsgFlags::MORE_TO_COME);
     let local = |doc| {
         bump(&shared.counters.requests_answered);
+        telemetry::request(RequestOutcome::Answered, None);
         (!more_to_come).then(|| Message::Msg(OpMsg::new(doc)))
     };
     match route(&msg) {
@@ -158,6 +160,7 @@ async fn respond(shared: &Shared, client: ClientId, msg: OpMsg) -> Option<Messag
         Route::Logout => local(rawdoc! {"ok": 1.0}),
         Route::Invalid(why) => {
             bump(&shared.counters.requests_rejected);
+            telemetry::rejected(Rejection::BadRequest);
             let name = msg.command_name().unwrap_or("");
             error_reply(
                 name,
@@ -167,17 +170,54 @@ async fn respond(shared: &Shared, client: ClientId, msg: OpMsg) -> Option<Messag
         }
         Route::Forward(f) => {
             let started = StdInstant::now();
-            let name = msg.command_name().unwrap_or("").to_owned();
-            let db = database(&msg).to_owned();
+            // Names are copied for the log only when it is on: two allocations per
+            // request otherwise.
+            let traced = tracing::enabled!(tracing::Level::TRACE)
+                .then(|| (command_name(&msg), database(&msg).to_owned()));
+            let error_name = command_name(&msg);
             let outcome = forward(shared, client, msg, f).await;
-            trace!(client, command = %name, db = %db, elapsed = ?started.elapsed(), "forwarded");
+            if let Some((name, db)) = traced {
+                trace!(client, command = %name, db = %db, elapsed = ?started.elapsed(), "forwarded");
+            }
+            if !matches!(outcome, Outcome::Error(_)) {
+                telemetry::request(RequestOutcome::Forwarded, Some(started.elapsed()));
+            }
             match outcome {
                 Outcome::Reply(reply) => Some(reply),
                 Outcome::NoReply => None,
-                Outcome::Error(e) => error_reply(&name, e, more_to_come),
+                Outcome::Error(e) => error_reply(error_name, e, more_to_come),
             }
         }
     }
+}
+
+/// The command's name for logs: a static name for the common ones (no allocation).
+fn command_name(msg: &OpMsg) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "find",
+        "getMore",
+        "insert",
+        "update",
+        "delete",
+        "aggregate",
+        "ping",
+        "count",
+        "findAndModify",
+        "killCursors",
+        "commitTransaction",
+        "abortTransaction",
+        "endSessions",
+        "bulkWrite",
+        "distinct",
+        "listCollections",
+        "listIndexes",
+    ];
+    let name = msg.command_name().unwrap_or("");
+    KNOWN
+        .iter()
+        .copied()
+        .find(|k| *k == name)
+        .unwrap_or("command")
 }
 
 fn error_reply(name: &str, e: ErrorReply, more_to_come: bool) -> Option<Message> {

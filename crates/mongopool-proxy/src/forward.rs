@@ -15,6 +15,7 @@ use crate::retryable::{is_retryable_code, label_reply, RETRYABLE_WRITE_ERROR};
 use crate::server_io::{checkout, round_trip, round_trip_error, Target};
 use crate::shared::Shared;
 use crate::stats::bump;
+use crate::telemetry::{self, Rejection, RequestOutcome};
 
 /// What the client gets back.
 pub(crate) enum Outcome {
@@ -35,6 +36,7 @@ pub(crate) async fn forward(
 ) -> Outcome {
     let Ok(_pending) = shared.pending.try_acquire() else {
         bump(&shared.counters.requests_rejected);
+        telemetry::rejected(Rejection::PendingRequests);
         return Outcome::Error(overloaded(format!(
             "mongopool proxy: {} requests are pending already (max_pending_requests)",
             shared.max_pending
@@ -42,6 +44,7 @@ pub(crate) async fn forward(
     };
     if f.may_open_cursor && shared.cursors().owned(client) >= shared.max_cursors_per_client {
         bump(&shared.counters.requests_rejected);
+        telemetry::rejected(Rejection::Cursors);
         return Outcome::Error(ErrorReply::new(
             96,
             "OperationFailed",
@@ -94,6 +97,13 @@ pub(crate) async fn forward(
             cursors.forget(*id);
         }
     }
+    if f.may_open_cursor
+        || f.get_more.is_some()
+        || !f.kill_cursors.is_empty()
+        || f.transaction.is_some()
+    {
+        shared.record_pinned();
+    }
     Outcome::Reply(reply)
 }
 
@@ -123,12 +133,16 @@ async fn once(shared: &Shared, target: &Target, msg: OpMsg) -> Result<Forwarded,
         shared.wait_queue_timeout,
     )
     .await
-    .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
+    .inspect_err(|_| {
+        bump(&shared.counters.requests_rejected);
+        telemetry::rejected(Rejection::ServerConnection);
+    })?;
     let server = conn.address().clone();
     let reply = round_trip(&shared.client, &mut conn, msg)
         .await
         .map_err(|e| {
             bump(&shared.counters.server_errors);
+            telemetry::request(RequestOutcome::ServerError, None);
             round_trip_error(&e)
         })?;
     Ok((reply, server))
@@ -178,6 +192,7 @@ async fn in_transaction(
         }
         Err(e) => {
             bump(&shared.counters.server_errors);
+            telemetry::request(RequestOutcome::ServerError, None);
             guard.take();
             drop(guard);
             shared.transactions().unpin(&t.lsid, t.txn_number);
@@ -194,6 +209,7 @@ async fn pin_new(
 ) -> Result<crate::transactions::Slot, ErrorReply> {
     let full = || {
         bump(&shared.counters.requests_rejected);
+        telemetry::rejected(Rejection::PinnedTransactions);
         overloaded(
             "mongopool proxy: too many transactions are pinned to server connections \
              (max_pinned_transactions); retry the transaction",
@@ -210,7 +226,10 @@ async fn pin_new(
         shared.wait_queue_timeout,
     )
     .await
-    .inspect_err(|_| bump(&shared.counters.requests_rejected))?;
+    .inspect_err(|_| {
+        bump(&shared.counters.requests_rejected);
+        telemetry::rejected(Rejection::ServerConnection);
+    })?;
     let slot = Arc::new(tokio::sync::Mutex::new(Some(conn)));
     let replaced = {
         let mut pins = shared.transactions();

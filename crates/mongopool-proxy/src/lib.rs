@@ -73,6 +73,7 @@ mod server;
 mod server_io;
 mod shared;
 mod stats;
+mod telemetry;
 mod transactions;
 
 pub use options::ProxyOptions;

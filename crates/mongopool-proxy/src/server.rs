@@ -24,6 +24,7 @@ use crate::replies::ServerFacts;
 use crate::server_io::{checkout, Target};
 use crate::shared::Shared;
 use crate::stats::{bump, Counters, ProxyStats};
+use crate::telemetry::{self, Rejection};
 use crate::transactions::TransactionPins;
 
 /// The entry point: [`Proxy::start`].
@@ -71,7 +72,14 @@ impl Proxy {
             .unwrap_or(options.wait_queue_timeout);
         // The pool's own default: 100.
         let max_pool_size = uri.options().max_pool_size.unwrap_or(100);
-        let client = Client::with_connection_string(uri).await?;
+        #[allow(unused_mut)]
+        let mut topology_options = mongopool::topology::TopologyOptions::default();
+        #[cfg(feature = "metrics")]
+        {
+            topology_options.pool_event_handler =
+                Some(std::sync::Arc::new(mongopool::metrics::PoolMetrics::new()));
+        }
+        let client = Client::with_options(uri, topology_options).await?;
         // Any server will do for the limits clients are told: a set's members share them.
         let facts = {
             let nearest = Target::Read(ReadPreference::with_mode(ReadPreferenceMode::Nearest));
@@ -256,12 +264,14 @@ fn admit(
 ) {
     let Ok(slot) = slots.clone().try_acquire_owned() else {
         bump(&shared.counters.clients_refused);
+        telemetry::rejected(Rejection::ClientConnections);
         warn!(%peer, "refusing a client: max_client_connections are open");
         drop(stream);
         return;
     };
     bump(&shared.counters.clients_accepted);
-    shared.counters.clients_open.fetch_add(1, Ordering::Relaxed);
+    let open = shared.counters.clients_open.fetch_add(1, Ordering::Relaxed) + 1;
+    telemetry::client_opened(open);
     debug!(client = id, %peer, "client connected");
     let shared = shared.clone();
     let shutdown = shutdown.clone();
@@ -278,6 +288,7 @@ struct OpenClient(Arc<Shared>);
 
 impl Drop for OpenClient {
     fn drop(&mut self) {
-        self.0.counters.clients_open.fetch_sub(1, Ordering::Relaxed);
+        let open = self.0.counters.clients_open.fetch_sub(1, Ordering::Relaxed) - 1;
+        telemetry::client_closed(open);
     }
 }

@@ -45,6 +45,13 @@ impl Shared {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Sets the pinned-state gauges (`metrics` feature).
+    pub(crate) fn record_pinned(&self) {
+        let cursors = self.cursors().len();
+        let transactions = self.transactions().len();
+        crate::telemetry::pinned(cursors, transactions);
+    }
+
     pub(crate) fn stats(&self) -> ProxyStats {
         let cursors = self.cursors().len();
         let transactions = self.transactions().len();
