@@ -19,6 +19,7 @@ use tracing::{debug, trace, warn};
 
 use crate::cleanup;
 use crate::cursors::ClientId;
+use crate::exhaust::{self, ExhaustRequest};
 use crate::forward::{forward, Outcome};
 use crate::frame_reader::FrameReader;
 use crate::replies::{auth_refused, bad_request, hello, ErrorReply};
@@ -68,6 +69,18 @@ pub(crate) async fn serve(
             }
         };
         out.clear();
+        let decoded = match exhaust_stream(decoded) {
+            Ok(request) => {
+                let streamed =
+                    exhaust::stream(&shared, client, request, &NEXT_REPLY_ID, &mut write).await;
+                if let Err(why) = streamed {
+                    debug!(client, why, "closing a client during an exhaust stream");
+                    break;
+                }
+                continue;
+            }
+            Err(decoded) => decoded,
+        };
         if let Err(why) = answer(&shared, client, decoded, &mut out).await {
             bump(&shared.counters.clients_broken);
             warn!(client, why, "closing a client");
@@ -78,6 +91,36 @@ pub(crate) async fn serve(
         }
     }
     cleanup::client_gone(&shared, client).await;
+}
+
+/// The request as an exhaust `getMore`, or back as it came if it is not one.
+fn exhaust_stream(decoded: Decoded) -> Result<ExhaustRequest, Decoded> {
+    let Decoded {
+        header,
+        compressor,
+        message,
+    } = decoded;
+    match message {
+        // Only the flag is looked at for every request; routing only for flagged ones.
+        Message::Msg(msg) if msg.flags.contains(MsgFlags::EXHAUST_ALLOWED) => match route(&msg) {
+            Route::Forward(f) if exhaust::starts_stream(&msg, &f) => Ok(ExhaustRequest {
+                msg,
+                forward: f,
+                request_id: header.request_id,
+                compressor,
+            }),
+            _ => Err(Decoded {
+                header,
+                compressor,
+                message: Message::Msg(msg),
+            }),
+        },
+        message => Err(Decoded {
+            header,
+            compressor,
+            message,
+        }),
+    }
 }
 
 /// Appends the reply to `decoded` (none for moreToCome) to `out`; `Err` closes the

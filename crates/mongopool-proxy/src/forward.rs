@@ -58,9 +58,8 @@ pub(crate) async fn forward(
     if let Some(id) = f.get_more {
         shared.cursors().used(client, id);
     }
-    // Exhaust streams are not started: a reply without moreToCome is a valid answer to
-    // exhaustAllowed, and the client then asks for each batch itself. A stream would tie
-    // a server connection to one client for the life of the cursor.
+    // Exhaust streams are started only by getMore (crate::exhaust); anything else that
+    // carries the flag gets one reply, a valid answer to exhaustAllowed.
     msg.flags.remove(MsgFlags::EXHAUST_ALLOWED);
     let target = target(shared, &f);
     let result = match &f.transaction {
@@ -69,7 +68,11 @@ pub(crate) async fn forward(
     };
     let (mut reply, server) = match result {
         Ok((Some(reply), server)) => (reply, server),
-        Ok((None, _)) => return Outcome::NoReply,
+        Ok((None, _)) => {
+            // Sent: a moreToCome request is forwarded once it is written.
+            bump(&shared.counters.requests_forwarded);
+            return Outcome::NoReply;
+        }
         Err(e) if f.retryable_write && is_retryable_code(e.code) => {
             return Outcome::Error(e.with_label(RETRYABLE_WRITE_ERROR))
         }
@@ -110,7 +113,7 @@ pub(crate) async fn forward(
 /// Where a command outside a transaction goes: a cursor's server for `getMore` and
 /// `killCursors` (when the proxy saw the cursor open), else the server its
 /// `$readPreference` selects, else the primary (what a mongos does without one).
-fn target(shared: &Shared, f: &Forward) -> Target {
+pub(crate) fn target(shared: &Shared, f: &Forward) -> Target {
     let cursor = f.get_more.or_else(|| f.kill_cursors.first().copied());
     if let Some(server) = cursor.and_then(|id| shared.cursors().server_of(id)) {
         return Target::Server(server);

@@ -81,7 +81,7 @@ async fn send_and_receive(conn: &mut Connection, msg: OpMsg) -> Result<Option<Me
     Ok(Some(reply.message))
 }
 
-fn report(client: &Client, conn: &Connection, e: &Error) {
+pub(crate) fn report(client: &Client, conn: &Connection, e: &Error) {
     let hello = conn.hello();
     client.topology().handle_application_error(
         e,
