@@ -28,10 +28,15 @@
 //! - **Compression** as the client asks in its hello (snappy, zstd, zlib); a reply is
 //!   compressed when its request was. Server connections compress as the proxy's URI
 //!   says (`compressors=`).
-//! - **No authentication.** The proxy logs in to the server with the credentials of
-//!   its URI (the pool does, on every connection). Clients connect without credentials;
-//!   a client's `saslStart` / `authenticate` gets `AuthenticationFailed` (code 18)
-//!   with a message saying so. `logout` is answered ok and does nothing.
+//! - **Authentication.** The proxy logs in to the servers with the credentials of its
+//!   URI (the pools do, on every connection). By default clients connect without
+//!   credentials: a client's `saslStart` / `authenticate` gets `AuthenticationFailed`
+//!   (code 18) with a message saying so. With a user list
+//!   ([`ProxyOptions::client_users`], `mongopool proxy --users FILE`) clients must log
+//!   in with SCRAM-SHA-256 (offered through `saslSupportedMechs`; speculative
+//!   authentication is not answered, so drivers run `saslStart`); until they do, every
+//!   command but hello and the SASL ones gets `Unauthorized` (13). `logout` is
+//!   answered ok (and logs the client out).
 //!
 //! # Where a request goes
 //! - A command with `$readPreference` goes to a server that preference selects
@@ -80,12 +85,14 @@
 //!
 //! # Not supported
 //! Legacy opcodes other than OP_QUERY commands (OP_INSERT, OP_GET_MORE, ...): the
-//! client is closed, as MongoDB 5.1+ servers do. Clients do not log in (no user list).
+//! client is closed, as MongoDB 5.1+ servers do. Clients log in with SCRAM-SHA-256
+//! only (no SCRAM-SHA-1, X.509 or PLAIN).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod cleanup;
 mod client;
+mod client_auth;
 mod cursors;
 mod exhaust;
 mod forward;
@@ -101,6 +108,7 @@ mod stats;
 mod telemetry;
 mod transactions;
 
+pub use client_auth::ClientUsers;
 pub use options::ProxyOptions;
 pub use server::{Proxy, ProxyHandle, ShutdownReport};
 pub use stats::ProxyStats;

@@ -104,6 +104,7 @@ impl Proxy {
             wait_queue_timeout,
             facts,
             compressors: options.compressors.clone(),
+            users: options.client_users.clone(),
             max_cursors_per_client: options.max_cursors_per_client,
             transaction_idle_timeout: options.transaction_idle_timeout,
             pending: Semaphore::new(options.max_pending_requests),

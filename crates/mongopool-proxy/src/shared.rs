@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     /// How long a request waits for a server connection.
     pub(crate) wait_queue_timeout: Duration,
     pub(crate) compressors: Vec<Compressor>,
+    /// Users clients log in as; empty: no login.
+    pub(crate) users: crate::client_auth::ClientUsers,
     pub(crate) max_cursors_per_client: usize,
     pub(crate) transaction_idle_timeout: Duration,
     /// Permits for requests waiting for a server connection or in flight.

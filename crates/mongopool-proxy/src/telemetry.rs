@@ -9,7 +9,7 @@
 //! | `mongopool_proxy_client_connections_total` | counter | |
 //! | `mongopool_proxy_requests_total` | counter | `outcome` = `forwarded`, `answered`, `server_error` |
 //! | `mongopool_proxy_request_duration_seconds` | histogram | |
-//! | `mongopool_proxy_rejections_total` | counter | `reason` = `client_connections`, `pending_requests`, `server_connection`, `pinned_transactions`, `cursors`, `bad_request` |
+//! | `mongopool_proxy_rejections_total` | counter | `reason` = `client_connections`, `pending_requests`, `server_connection`, `pinned_transactions`, `cursors`, `bad_request`, `unauthenticated` |
 //! | `mongopool_proxy_pinned_cursors` | gauge | |
 //! | `mongopool_proxy_pinned_transactions` | gauge | |
 //! | `mongopool_proxy_cleanups_total` | counter | |
@@ -25,6 +25,7 @@ pub(crate) enum Rejection {
     PinnedTransactions,
     Cursors,
     BadRequest,
+    Unauthenticated,
 }
 
 impl Rejection {
@@ -37,6 +38,7 @@ impl Rejection {
             Rejection::PinnedTransactions => "pinned_transactions",
             Rejection::Cursors => "cursors",
             Rejection::BadRequest => "bad_request",
+            Rejection::Unauthenticated => "unauthenticated",
         }
     }
 }
