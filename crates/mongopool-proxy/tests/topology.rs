@@ -13,7 +13,8 @@ use mongopool_proxy::{Proxy, ProxyHandle, ProxyOptions};
 use mongopool_testkit::simulator::{MemberSpec, Simulator};
 use mongopool_testkit::TestServer;
 
-async fn set_and_proxy() -> (TestServer, Simulator, ProxyHandle) {
+/// `monitoring`: extra URI options of the proxy's topology.
+async fn set_and_proxy(monitoring: &str) -> (TestServer, Simulator, ProxyHandle) {
     let backend = tokio::task::spawn_blocking(|| TestServer::start().expect("secantusd-rs"))
         .await
         .unwrap();
@@ -23,11 +24,8 @@ async fn set_and_proxy() -> (TestServer, Simulator, ProxyHandle) {
         .start(backend.address())
         .await
         .expect("start the simulator");
-    let uri = ConnectionString::parse(&format!(
-        "{}&heartbeatFrequencyMS=500&maxPoolSize=4",
-        sim.uri()
-    ))
-    .unwrap();
+    let uri =
+        ConnectionString::parse(&format!("{}&maxPoolSize=4&{monitoring}", sim.uri())).unwrap();
     let proxy = Proxy::start(ProxyOptions::new("127.0.0.1:0".parse().unwrap(), uri))
         .await
         .expect("start the proxy");
@@ -46,7 +44,7 @@ fn has_label(reply: &RawDocumentBuf, label: &str) -> bool {
 
 #[tokio::test]
 async fn read_preference_selects_the_member() {
-    let (_backend, sim, proxy) = set_and_proxy().await;
+    let (_backend, sim, proxy) = set_and_proxy("heartbeatFrequencyMS=500").await;
     let mut c = connect(proxy.local_addr().port(), "").await;
     // Wait until the proxy's topology knows the secondary (selection waits for it).
     let before = sim.stats(1).reads_accepted;
@@ -89,7 +87,10 @@ async fn retryable_insert(
 
 #[tokio::test]
 async fn a_retryable_write_survives_a_step_down() {
-    let (_backend, sim, proxy) = set_and_proxy().await;
+    // Polling once a minute: the proxy's topology cannot learn of the election before
+    // the write reaches the old primary (no streamed hello, no heartbeat in time).
+    let (_backend, sim, proxy) =
+        set_and_proxy("serverMonitoringMode=poll&heartbeatFrequencyMS=60000").await;
     let mut c = connect(proxy.local_addr().port(), "").await;
     let (reply, retried) = retryable_insert(&mut c, 1, 1).await;
     assert!(ok(&reply) && retried.is_none(), "{reply:?}");
