@@ -61,9 +61,13 @@ async fn main() {
             println!("DIFF: the pymongo check failed ({status})");
         }
     }
+    if let Err(why) = step_down_survived(&server).await {
+        failed += 1;
+        println!("DIFF: a retryable write across a step-down: {why}");
+    }
     let stats = proxy.stats();
     println!("proxy: {stats:?}");
-    println!("pool: {:?}", proxy.pool().stats());
+    println!("pool: {:?}", proxy.pool_stats());
     println!("in {:?}", started.elapsed());
     proxy.shutdown(std::time::Duration::from_secs(5)).await;
     if failed > 0 {
@@ -71,6 +75,53 @@ async fn main() {
         std::process::exit(1);
     }
     println!("proxy-external: every step gave the same result through the proxy as direct");
+}
+
+/// The proxy over the simulator's two-member set (in front of `server`): the official
+/// driver inserts, the primary steps down and the other member is elected, and the
+/// driver's next insert (a retryable write) must succeed on the new primary, retried
+/// once by the driver on the proxy's labelled NotWritablePrimary error if the old
+/// primary got it first.
+async fn step_down_survived(server: &TestServer) -> Result<(), String> {
+    use mongopool_testkit::simulator::{MemberSpec, Simulator};
+    let sim = Simulator::replica_set("rs0")
+        .member(MemberSpec::primary())
+        .member(MemberSpec::secondary())
+        .start(server.address())
+        .await
+        .map_err(|e| format!("start the simulator: {e}"))?;
+    let uri = mongopool::ConnectionString::parse(&format!("{}&heartbeatFrequencyMS=500", sim.uri()))
+        .map_err(|e| e.to_string())?;
+    let proxy = Proxy::start(ProxyOptions::new("127.0.0.1:0".parse().unwrap(), uri))
+        .await
+        .map_err(|e| format!("start the proxy: {e}"))?;
+    let client = Client::with_uri_str(format!("mongodb://{}/?retryWrites=true", proxy.local_addr()))
+        .await
+        .map_err(|e| e.to_string())?;
+    let c = client.database("stepdown").collection::<Document>("c");
+    c.drop().await.ok();
+    c.insert_one(doc! {"_id": 1}).await.map_err(|e| format!("first insert: {e}"))?;
+    sim.step_down(0).await.map_err(|e| e.to_string())?;
+    sim.elect(1).await.map_err(|e| e.to_string())?;
+    let second = c.insert_one(doc! {"_id": 2}).await;
+    let refused = sim.stats(0).writes_refused;
+    let accepted_on_new = sim.stats(1).writes_accepted;
+    let count = c.count_documents(doc! {}).await.map_err(|e| e.to_string())?;
+    println!(
+        "step-down: second insert {:?}, old primary refused {refused}, new primary accepted \
+         {accepted_on_new}, documents {count}",
+        second.as_ref().map(|r| &r.inserted_id)
+    );
+    proxy.shutdown(std::time::Duration::from_secs(1)).await;
+    sim.shutdown().await;
+    match second {
+        // Whether the old primary refused it first (then the driver retried on the
+        // labelled error) depends on whether the proxy's monitor saw the election
+        // before the write; either way it must land once, on the new primary.
+        Ok(_) if accepted_on_new == 1 && count == 2 => Ok(()),
+        Ok(_) => Err(format!("the write did not cross the step-down (refused {refused}, accepted {accepted_on_new}, count {count})")),
+        Err(e) => Err(format!("the driver's insert failed: {e}")),
+    }
 }
 
 /// Runs every step in database `db` and returns what a user can observe of each.

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Args;
-use mongopool_proxy::{Proxy, ProxyOptions};
+use mongopool_proxy::{ClientUsers, Proxy, ProxyOptions};
 
 use crate::BoxError;
 
@@ -19,11 +19,22 @@ pub struct ProxyArgs {
     /// How long a shutdown waits for requests in flight.
     #[arg(long, default_value_t = 10)]
     pub drain_secs: u64,
+    /// A file of `user:password` lines: clients must then log in as one of these
+    /// users (SCRAM-SHA-256). Without it, clients connect without authentication.
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<std::path::PathBuf>,
 }
 
 pub async fn run(uri: &str, args: &ProxyArgs) -> Result<(), BoxError> {
     let cs = mongopool::ConnectionString::parse(uri)?;
-    let proxy = Proxy::start(ProxyOptions::new(args.listen, cs)).await?;
+    let mut options = ProxyOptions::new(args.listen, cs);
+    if let Some(path) = &args.users {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading the user list {}: {e}", path.display()))?;
+        options.client_users = ClientUsers::parse(&text)
+            .map_err(|e| format!("the user list {}: {e}", path.display()))?;
+    }
+    let proxy = Proxy::start(options).await?;
     eprintln!("mongopool proxy: listening on {}", proxy.local_addr());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -13,25 +13,28 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use crate::cursors::ClientId;
-use crate::server_io::checkout;
+use crate::cursors::{ClientId, OwnedCursors};
+use crate::server_io::{checkout, Target};
 use crate::shared::Shared;
 use crate::stats::bump;
+use crate::telemetry;
 use crate::transactions::Released;
 
 /// Kills the cursors and aborts the transactions `client` owns.
 pub(crate) async fn client_gone(shared: &Shared, client: ClientId) {
     let cursors = shared.cursors().take_owned(client);
     let transactions = shared.transactions().take_owned(client);
-    for (ns, ids) in cursors {
-        kill_cursors(shared, client, &ns, ids).await;
+    for group in cursors {
+        kill_cursors(shared, client, group).await;
     }
     for t in transactions {
         abort(shared, t, "its client disconnected").await;
     }
+    shared.record_pinned();
 }
 
-async fn kill_cursors(shared: &Shared, client: ClientId, ns: &str, ids: Vec<i64>) {
+async fn kill_cursors(shared: &Shared, client: ClientId, group: OwnedCursors) {
+    let OwnedCursors { ns, server, ids } = group;
     let Some((db, coll)) = ns.split_once('.') else {
         return;
     };
@@ -42,7 +45,15 @@ async fn kill_cursors(shared: &Shared, client: ClientId, ns: &str, ids: Vec<i64>
     let mut command = RawDocumentBuf::new();
     command.append(cstr!("killCursors"), coll);
     command.append(cstr!("cursors"), cursors);
-    let result = match checkout(&shared.pool, CheckoutPurpose::Operation).await {
+    let target = Target::Server(server);
+    let result = match checkout(
+        &shared.client,
+        &target,
+        CheckoutPurpose::Operation,
+        shared.wait_queue_timeout,
+    )
+    .await
+    {
         Ok(mut conn) => conn
             .command(db, &command, &CommandOptions::unchecked())
             .await
@@ -51,6 +62,7 @@ async fn kill_cursors(shared: &Shared, client: ClientId, ns: &str, ids: Vec<i64>
         Err(e) => Err(e.message),
     };
     bump(&shared.counters.cleanups);
+    telemetry::cleaned_up();
     debug!(
         client,
         ns,
@@ -65,6 +77,7 @@ async fn kill_cursors(shared: &Shared, client: ClientId, ns: &str, ids: Vec<i64>
 pub(crate) async fn abort(shared: &Shared, t: Released, why: &str) {
     let conn = t.slot.lock().await.take();
     bump(&shared.counters.cleanups);
+    telemetry::cleaned_up();
     let Some(mut conn) = conn else {
         return;
     };
@@ -117,6 +130,7 @@ pub(crate) async fn reap_idle_transactions(
                 "aborting a pinned transaction that idled past its timeout"
             );
             abort(&shared, t, "it idled past transaction_idle_timeout").await;
+            shared.record_pinned();
         }
     }
 }

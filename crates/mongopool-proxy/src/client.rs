@@ -18,13 +18,16 @@ use tokio::time::Instant;
 use tracing::{debug, trace, warn};
 
 use crate::cleanup;
+use crate::client_auth::{self, ClientUsers, LoginState};
 use crate::cursors::ClientId;
+use crate::exhaust::{self, ExhaustRequest};
 use crate::forward::{forward, Outcome};
 use crate::frame_reader::FrameReader;
-use crate::replies::{auth_refused, hello, ErrorReply};
+use crate::replies::{auth_refused, bad_request, hello, ErrorReply};
 use crate::request::{database, query_as_msg, route, Route};
 use crate::shared::Shared;
 use crate::stats::bump;
+use crate::telemetry::{self, Rejection, RequestOutcome};
 
 /// Request ids of the replies the proxy writes (clients match on `responseTo` only).
 static NEXT_REPLY_ID: AtomicI32 = AtomicI32::new(1);
@@ -42,6 +45,7 @@ pub(crate) async fn serve(
     let (read, mut write) = stream.into_split();
     let mut reader = FrameReader::new(read, shared.facts.max_message_size_bytes);
     let mut out = Vec::new();
+    let mut login = LoginState::default();
     loop {
         // In-flight requests finish at shutdown; waiting for the next one stops.
         let frame = tokio::select! {
@@ -67,7 +71,19 @@ pub(crate) async fn serve(
             }
         };
         out.clear();
-        if let Err(why) = answer(&shared, client, decoded, &mut out).await {
+        let decoded = match exhaust_stream(decoded) {
+            Ok(request) => {
+                let streamed =
+                    exhaust::stream(&shared, client, request, &NEXT_REPLY_ID, &mut write).await;
+                if let Err(why) = streamed {
+                    debug!(client, why, "closing a client during an exhaust stream");
+                    break;
+                }
+                continue;
+            }
+            Err(decoded) => decoded,
+        };
+        if let Err(why) = answer(&shared, client, &mut login, decoded, &mut out).await {
             bump(&shared.counters.clients_broken);
             warn!(client, why, "closing a client");
             break;
@@ -79,11 +95,42 @@ pub(crate) async fn serve(
     cleanup::client_gone(&shared, client).await;
 }
 
+/// The request as an exhaust `getMore`, or back as it came if it is not one.
+fn exhaust_stream(decoded: Decoded) -> Result<ExhaustRequest, Decoded> {
+    let Decoded {
+        header,
+        compressor,
+        message,
+    } = decoded;
+    match message {
+        // Only the flag is looked at for every request; routing only for flagged ones.
+        Message::Msg(msg) if msg.flags.contains(MsgFlags::EXHAUST_ALLOWED) => match route(&msg) {
+            Route::Forward(f) if exhaust::starts_stream(&msg, &f) => Ok(ExhaustRequest {
+                msg,
+                forward: f,
+                request_id: header.request_id,
+                compressor,
+            }),
+            _ => Err(Decoded {
+                header,
+                compressor,
+                message: Message::Msg(msg),
+            }),
+        },
+        message => Err(Decoded {
+            header,
+            compressor,
+            message,
+        }),
+    }
+}
+
 /// Appends the reply to `decoded` (none for moreToCome) to `out`; `Err` closes the
 /// client.
 async fn answer(
     shared: &Shared,
     client: ClientId,
+    login: &mut LoginState,
     decoded: Decoded,
     out: &mut Vec<u8>,
 ) -> Result<(), String> {
@@ -95,7 +142,7 @@ async fn answer(
             let compressor = decoded
                 .compressor
                 .filter(|_| msg.command_name().is_none_or(may_compress));
-            if let Some(reply) = respond(shared, client, msg).await {
+            if let Some(reply) = respond(shared, client, login, msg).await {
                 encode(&reply, request_id, compressor.as_ref(), out)?;
             }
             Ok(())
@@ -116,7 +163,7 @@ async fn answer(
                 };
                 return encode(&Message::Reply(failure), request_id, None, out);
             };
-            let reply = match respond(shared, client, msg).await {
+            let reply = match respond(shared, client, login, msg).await {
                 Some(Message::Msg(m)) => m.body,
                 Some(Message::Reply(r)) => {
                     return encode(&Message::Reply(r), request_id, None, out)
@@ -137,13 +184,34 @@ async fn answer(
 }
 
 /// The reply to one command, or `None` when the client asked for none.
-async fn respond(shared: &Shared, client: ClientId, msg: OpMsg) -> Option<Message> {
+async fn respond(
+    shared: &Shared,
+    client: ClientId,
+    login: &mut LoginState,
+    msg: OpMsg,
+) -> Option<Message> {
     let more_to_come = msg.flags.contains(MsgFlags::MORE_TO_COME);
     let local = |doc| {
         bump(&shared.counters.requests_answered);
+        telemetry::request(RequestOutcome::Answered, None);
         (!more_to_come).then(|| Message::Msg(OpMsg::new(doc)))
     };
-    match route(&msg) {
+    let route = route(&msg);
+    let needs_login = !shared.users.is_empty()
+        && !matches!(login, LoginState::LoggedIn(_))
+        && matches!(route, Route::Forward(_) | Route::Invalid(_));
+    if needs_login {
+        bump(&shared.counters.requests_rejected);
+        telemetry::rejected(Rejection::Unauthenticated);
+        let name = msg.command_name().unwrap_or("");
+        let e = ErrorReply::new(
+            13,
+            "Unauthorized",
+            format!("mongopool proxy: command {name} requires authentication"),
+        );
+        return error_reply(command_name(&msg), e, more_to_come);
+    }
+    match route {
         Route::Hello { legacy_name } => {
             let doc = hello(
                 &msg.body,
@@ -152,23 +220,108 @@ async fn respond(shared: &Shared, client: ClientId, msg: OpMsg) -> Option<Messag
                 &shared.compressors,
                 client as i64,
             );
-            local(doc)
+            local(with_sasl_mechanisms(doc, &msg.body, &shared.users))
         }
-        Route::Auth => local(auth_refused().to_document()),
-        Route::Logout => local(rawdoc! {"ok": 1.0}),
+        Route::Auth if shared.users.is_empty() => local(auth_refused().to_document()),
+        Route::Auth => {
+            let name = msg.command_name().unwrap_or("");
+            match client_auth::step(&shared.users, login, name, &msg.body) {
+                Ok(doc) => {
+                    if let LoginState::LoggedIn(user) = &*login {
+                        debug!(client, user, "client logged in");
+                    }
+                    local(doc)
+                }
+                Err(message) => {
+                    bump(&shared.counters.requests_rejected);
+                    telemetry::rejected(Rejection::Unauthenticated);
+                    warn!(client, "a client failed to log in");
+                    let e = ErrorReply::new(18, "AuthenticationFailed", message);
+                    error_reply(command_name(&msg), e, more_to_come)
+                }
+            }
+        }
+        Route::Logout => {
+            *login = LoginState::Anonymous;
+            local(rawdoc! {"ok": 1.0})
+        }
+        Route::Invalid(why) => {
+            bump(&shared.counters.requests_rejected);
+            telemetry::rejected(Rejection::BadRequest);
+            let name = msg.command_name().unwrap_or("");
+            error_reply(
+                name,
+                bad_request(format!("mongopool proxy: {why}")),
+                more_to_come,
+            )
+        }
         Route::Forward(f) => {
             let started = StdInstant::now();
-            let name = msg.command_name().unwrap_or("").to_owned();
-            let db = database(&msg).to_owned();
+            // Names are copied for the log only when it is on: two allocations per
+            // request otherwise.
+            let traced = tracing::enabled!(tracing::Level::TRACE)
+                .then(|| (command_name(&msg), database(&msg).to_owned()));
+            let error_name = command_name(&msg);
             let outcome = forward(shared, client, msg, f).await;
-            trace!(client, command = %name, db = %db, elapsed = ?started.elapsed(), "forwarded");
+            if let Some((name, db)) = traced {
+                trace!(client, command = %name, db = %db, elapsed = ?started.elapsed(), "forwarded");
+            }
+            if !matches!(outcome, Outcome::Error(_)) {
+                telemetry::request(RequestOutcome::Forwarded, Some(started.elapsed()));
+            }
             match outcome {
                 Outcome::Reply(reply) => Some(reply),
                 Outcome::NoReply => None,
-                Outcome::Error(e) => error_reply(&name, e, more_to_come),
+                Outcome::Error(e) => error_reply(error_name, e, more_to_come),
             }
         }
     }
+}
+
+/// The hello reply, with `saslSupportedMechs` when the client asks about a user the
+/// proxy knows (drivers then pick SCRAM-SHA-256).
+fn with_sasl_mechanisms(
+    mut doc: bson::RawDocumentBuf,
+    request: &bson::RawDocument,
+    users: &ClientUsers,
+) -> bson::RawDocumentBuf {
+    let asked = request.get_str("saslSupportedMechs").ok();
+    let user = asked.and_then(|u| u.split_once('.')).map(|(_, user)| user);
+    if user.is_some_and(|u| users.knows(u)) {
+        let mut mechanisms = bson::RawArrayBuf::new();
+        mechanisms.push(client_auth::MECHANISM);
+        doc.append(bson::raw::cstr!("saslSupportedMechs"), mechanisms);
+    }
+    doc
+}
+
+/// The command's name for logs: a static name for the common ones (no allocation).
+fn command_name(msg: &OpMsg) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "find",
+        "getMore",
+        "insert",
+        "update",
+        "delete",
+        "aggregate",
+        "ping",
+        "count",
+        "findAndModify",
+        "killCursors",
+        "commitTransaction",
+        "abortTransaction",
+        "endSessions",
+        "bulkWrite",
+        "distinct",
+        "listCollections",
+        "listIndexes",
+    ];
+    let name = msg.command_name().unwrap_or("");
+    KNOWN
+        .iter()
+        .copied()
+        .find(|k| *k == name)
+        .unwrap_or("command")
 }
 
 fn error_reply(name: &str, e: ErrorReply, more_to_come: bool) -> Option<Message> {

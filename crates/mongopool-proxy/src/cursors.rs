@@ -8,13 +8,25 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use mongopool::ServerAddress;
+
 /// Owner ids are the proxy's client connection ids.
 pub(crate) type ClientId = u64;
+
+/// Cursors of one namespace on one server, to be killed together.
+#[derive(Debug, PartialEq)]
+pub(crate) struct OwnedCursors {
+    pub(crate) ns: String,
+    pub(crate) server: ServerAddress,
+    pub(crate) ids: Vec<i64>,
+}
 
 #[derive(Debug)]
 struct Cursor {
     /// `db.collection`, which `killCursors` needs.
     ns: String,
+    /// The server that holds it: its getMores and killCursors go there.
+    server: ServerAddress,
     owner: ClientId,
 }
 
@@ -27,9 +39,9 @@ pub(crate) struct CursorRegistry {
 
 impl CursorRegistry {
     /// A reply said cursor `id` on `ns` is open; `owner` ran the command.
-    pub(crate) fn opened(&mut self, owner: ClientId, id: i64, ns: String) {
+    pub(crate) fn opened(&mut self, owner: ClientId, id: i64, ns: String, server: ServerAddress) {
         self.forget(id);
-        self.by_id.insert(id, Cursor { ns, owner });
+        self.by_id.insert(id, Cursor { ns, server, owner });
         self.by_owner.entry(owner).or_default().insert(id);
     }
 
@@ -44,6 +56,11 @@ impl CursorRegistry {
         let previous = std::mem::replace(&mut cursor.owner, owner);
         Self::unlink(&mut self.by_owner, previous, id);
         self.by_owner.entry(owner).or_default().insert(id);
+    }
+
+    /// The server that holds cursor `id`, if the proxy saw it open.
+    pub(crate) fn server_of(&self, id: i64) -> Option<ServerAddress> {
+        self.by_id.get(&id).map(|c| c.server.clone())
     }
 
     /// Cursor `id` is exhausted or killed.
@@ -63,18 +80,28 @@ impl CursorRegistry {
         self.by_id.len()
     }
 
-    /// Removes the cursors `owner` owns and returns them by namespace, to be killed.
-    pub(crate) fn take_owned(&mut self, owner: ClientId) -> BTreeMap<String, Vec<i64>> {
-        let mut by_ns: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    /// Removes the cursors `owner` owns and returns them by namespace and server, to
+    /// be killed.
+    pub(crate) fn take_owned(&mut self, owner: ClientId) -> Vec<OwnedCursors> {
+        let mut grouped: BTreeMap<(String, String), OwnedCursors> = BTreeMap::new();
         for id in self.by_owner.remove(&owner).unwrap_or_default() {
             if let Some(cursor) = self.by_id.remove(&id) {
-                by_ns.entry(cursor.ns).or_default().push(id);
+                grouped
+                    .entry((cursor.ns.clone(), cursor.server.to_string()))
+                    .or_insert_with(|| OwnedCursors {
+                        ns: cursor.ns,
+                        server: cursor.server,
+                        ids: Vec::new(),
+                    })
+                    .ids
+                    .push(id);
             }
         }
-        for ids in by_ns.values_mut() {
-            ids.sort_unstable();
+        let mut all: Vec<OwnedCursors> = grouped.into_values().collect();
+        for group in &mut all {
+            group.ids.sort_unstable();
         }
-        by_ns
+        all
     }
 
     fn unlink(by_owner: &mut HashMap<ClientId, HashSet<i64>>, owner: ClientId, id: i64) {
@@ -91,17 +118,25 @@ impl CursorRegistry {
 mod tests {
     use super::*;
 
+    fn a() -> ServerAddress {
+        ServerAddress::tcp("a", 1)
+    }
+
+    fn ids(groups: &[OwnedCursors], ns: &str) -> Option<Vec<i64>> {
+        groups.iter().find(|g| g.ns == ns).map(|g| g.ids.clone())
+    }
+
     #[test]
     fn a_disconnect_takes_the_cursors_its_client_owns() {
         let mut r = CursorRegistry::default();
-        r.opened(1, 10, "db.a".into());
-        r.opened(1, 11, "db.b".into());
-        r.opened(1, 12, "db.a".into());
-        r.opened(2, 20, "db.a".into());
+        r.opened(1, 10, "db.a".into(), a());
+        r.opened(1, 11, "db.b".into(), a());
+        r.opened(1, 12, "db.a".into(), a());
+        r.opened(2, 20, "db.a".into(), a());
         assert_eq!((r.owned(1), r.owned(2), r.len()), (3, 1, 4));
         let taken = r.take_owned(1);
-        assert_eq!(taken.get("db.a"), Some(&vec![10, 12]));
-        assert_eq!(taken.get("db.b"), Some(&vec![11]));
+        assert_eq!(ids(&taken, "db.a"), Some(vec![10, 12]));
+        assert_eq!(ids(&taken, "db.b"), Some(vec![11]));
         assert_eq!((r.owned(1), r.len()), (0, 1));
         assert!(r.take_owned(1).is_empty());
     }
@@ -109,17 +144,19 @@ mod tests {
     #[test]
     fn a_get_more_moves_the_cursor_to_its_connection() {
         let mut r = CursorRegistry::default();
-        r.opened(1, 10, "db.a".into());
+        r.opened(1, 10, "db.a".into(), a());
         r.used(2, 10);
         assert!(r.take_owned(1).is_empty());
-        assert_eq!(r.take_owned(2).get("db.a"), Some(&vec![10]));
+        assert_eq!(ids(&r.take_owned(2), "db.a"), Some(vec![10]));
     }
 
     #[test]
     fn finished_cursors_are_forgotten() {
         let mut r = CursorRegistry::default();
-        r.opened(1, 10, "db.a".into());
+        r.opened(1, 10, "db.a".into(), a());
+        assert_eq!(r.server_of(10), Some(a()));
         r.forget(10);
+        assert_eq!(r.server_of(10), None);
         r.used(1, 10);
         assert_eq!((r.owned(1), r.len()), (0, 0));
         assert!(r.take_owned(1).is_empty());

@@ -7,6 +7,8 @@ use std::time::Duration;
 use mongopool::ConnectionString;
 use mongopool_wire::Compressor;
 
+use crate::client_auth::ClientUsers;
+
 /// Options for [`Proxy::start`](crate::Proxy::start). Start from
 /// [`ProxyOptions::new`] and set fields.
 #[derive(Clone)]
@@ -45,6 +47,10 @@ pub struct ProxyOptions {
     /// Compressors offered to clients, in order of preference (a client's hello picks
     /// the first of its own list that is here). Defaults to snappy, zstd, zlib.
     pub compressors: Vec<Compressor>,
+    /// Users clients must log in as (SCRAM-SHA-256), e.g. from
+    /// [`ClientUsers::parse`] of a `user:password` file. Empty: clients connect without
+    /// authentication (a loopback sidecar). Defaults to empty.
+    pub client_users: ClientUsers,
 }
 
 impl ProxyOptions {
@@ -59,6 +65,7 @@ impl ProxyOptions {
             max_pinned_transactions: None,
             transaction_idle_timeout: Duration::from_secs(60),
             max_cursors_per_client: 1_000,
+            client_users: ClientUsers::default(),
             compressors: vec![
                 Compressor::Snappy,
                 Compressor::Zstd { level: None },
@@ -88,6 +95,7 @@ impl fmt::Debug for ProxyOptions {
             .field("max_pinned_transactions", &self.max_pinned_transactions)
             .field("transaction_idle_timeout", &self.transaction_idle_timeout)
             .field("max_cursors_per_client", &self.max_cursors_per_client)
+            .field("client_users", &self.client_users)
             .field(
                 "compressors",
                 &self

@@ -5,6 +5,7 @@
 
 use bson::raw::cstr;
 use bson::{RawBsonRef, RawDocument, RawDocumentBuf};
+use mongopool::{ReadPreference, ReadPreferenceMode};
 use mongopool_wire::{MsgFlags, OpMsg, OpQuery};
 
 /// What the proxy does with a command.
@@ -21,6 +22,9 @@ pub(crate) enum Route {
     Logout,
     /// Everything else goes to the server.
     Forward(Forward),
+    /// A command the proxy cannot route (its `$readPreference` is malformed): the
+    /// client gets this error.
+    Invalid(String),
 }
 
 /// What the proxy must know about a forwarded command.
@@ -36,6 +40,11 @@ pub(crate) struct Forward {
     pub(crate) more_to_come: bool,
     /// The command may open a cursor (the cursor limit applies to it).
     pub(crate) may_open_cursor: bool,
+    /// `$readPreference`: the command is a read that may go where it says. `None`
+    /// (no `$readPreference`) means the primary, as for a mongos.
+    pub(crate) read_preference: Option<ReadPreference>,
+    /// A retryable write: a `txnNumber` outside a transaction.
+    pub(crate) retryable_write: bool,
 }
 
 /// A command inside a multi-document transaction (`autocommit: false`).
@@ -87,13 +96,58 @@ pub(crate) fn route(msg: &OpMsg) -> Route {
     } else {
         Vec::new()
     };
+    let read_preference = match body.get_document("$readPreference") {
+        Ok(doc) => match read_preference(doc) {
+            Ok(rp) => Some(rp),
+            Err(why) => return Route::Invalid(why),
+        },
+        Err(_) => None,
+    };
+    let transaction = transaction(body, name);
+    let retryable_write = transaction.is_none() && int64(body, "txnNumber").is_some();
     Route::Forward(Forward {
+        read_preference,
+        retryable_write,
         get_more,
         kill_cursors,
-        transaction: transaction(body, name),
+        transaction,
         more_to_come: msg.flags.contains(MsgFlags::MORE_TO_COME),
         may_open_cursor: CURSOR_COMMANDS.contains(&name),
     })
+}
+
+/// A `$readPreference` document: `mode`, `tags`, `maxStalenessSeconds` (-1: none).
+pub(crate) fn read_preference(doc: &RawDocument) -> Result<ReadPreference, String> {
+    let mode = doc
+        .get_str("mode")
+        .map_err(|_| "$readPreference needs a string 'mode'".to_owned())?;
+    let mode = ReadPreferenceMode::parse(mode).map_err(|e| e.to_string())?;
+    let mut rp = ReadPreference::with_mode(mode);
+    if let Ok(tags) = doc.get_array("tags") {
+        for tag_set in tags {
+            match tag_set {
+                Ok(RawBsonRef::Document(d)) => rp.tag_sets.push(d.to_owned()),
+                _ => return Err("$readPreference.tags must hold documents".into()),
+            }
+        }
+    }
+    let staleness = doc
+        .get("maxStalenessSeconds")
+        .ok()
+        .flatten()
+        .and_then(|v| match v {
+            RawBsonRef::Double(f) => Some(f as i64),
+            other => as_int64(other),
+        });
+    if let Some(secs) = staleness.filter(|s| *s >= 0) {
+        rp.max_staleness = Some(std::time::Duration::from_secs(secs as u64));
+    }
+    // A primary with only the empty tag set ([{}]) is what some drivers send.
+    if rp.tag_sets.iter().all(|t| t.is_empty()) {
+        rp.tag_sets.clear();
+    }
+    rp.validate().map_err(|e| e.to_string())?;
+    Ok(rp)
 }
 
 fn transaction(body: &RawDocument, name: &str) -> Option<Transaction> {
@@ -236,6 +290,31 @@ mod tests {
             panic!()
         };
         assert_eq!(f.transaction, None);
+        assert!(f.retryable_write);
+    }
+
+    #[test]
+    fn read_preferences_are_read_and_bad_ones_refused() {
+        let Route::Forward(f) = route(&msg(rawdoc! {"find": "c",
+        "$readPreference": {"mode": "secondary", "tags": [{"dc": "east"}, {}],
+        "maxStalenessSeconds": 120}})) else {
+            panic!("forwarded")
+        };
+        let rp = f.read_preference.expect("a read preference");
+        assert_eq!(rp.mode, ReadPreferenceMode::Secondary);
+        assert_eq!(rp.tag_sets.len(), 2);
+        assert_eq!(rp.max_staleness, Some(std::time::Duration::from_secs(120)));
+        let Route::Forward(f) = route(&msg(rawdoc! {"find": "c"})) else {
+            panic!("forwarded")
+        };
+        assert_eq!(f.read_preference, None);
+        for bad in [
+            rawdoc! {"find": "c", "$readPreference": {"mode": "sideways"}},
+            rawdoc! {"find": "c", "$readPreference": {"tags": []}},
+            rawdoc! {"find": "c", "$readPreference": {"mode": "primary", "tags": [{"a": "b"}]}},
+        ] {
+            assert!(matches!(route(&msg(bad)), Route::Invalid(_)));
+        }
     }
 
     #[test]

@@ -6,8 +6,10 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::CheckoutPurpose;
-use mongopool::{Error, MongoPool, PoolOptions, Result};
+use mongopool::{
+    CheckoutPurpose, Client, Error, PoolStats, ReadPreference, ReadPreferenceMode, Result,
+    ServerAddress,
+};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
@@ -19,9 +21,10 @@ use crate::client;
 use crate::cursors::CursorRegistry;
 use crate::options::ProxyOptions;
 use crate::replies::ServerFacts;
-use crate::server_io::checkout;
+use crate::server_io::{checkout, Target};
 use crate::shared::Shared;
 use crate::stats::{bump, Counters, ProxyStats};
+use crate::telemetry::{self, Rejection};
 use crate::transactions::TransactionPins;
 
 /// The entry point: [`Proxy::start`].
@@ -51,7 +54,7 @@ pub struct ShutdownReport {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
-            .field("server", self.pool.address())
+            .field("hosts", &self.client.topology().settings().seeds)
             .finish_non_exhaustive()
     }
 }
@@ -62,26 +65,32 @@ impl Proxy {
     /// password fails here, not in every client's request), binds `listen`, and
     /// accepts clients on the current tokio runtime.
     pub async fn start(options: ProxyOptions) -> Result<ProxyHandle> {
-        let uri = options.uri.clone().resolve().await?;
-        let mut pool_options = PoolOptions::from_connection_string(&uri)?;
-        if pool_options.wait_queue_timeout.is_none() {
-            pool_options.wait_queue_timeout = Some(options.wait_queue_timeout);
+        let uri = options.uri.clone();
+        let wait_queue_timeout = uri
+            .options()
+            .wait_queue_timeout
+            .unwrap_or(options.wait_queue_timeout);
+        // The pool's own default: 100.
+        let max_pool_size = uri.options().max_pool_size.unwrap_or(100);
+        #[allow(unused_mut)]
+        let mut topology_options = mongopool::topology::TopologyOptions::default();
+        #[cfg(feature = "metrics")]
+        {
+            topology_options.pool_event_handler =
+                Some(std::sync::Arc::new(mongopool::metrics::PoolMetrics::new()));
         }
-        let max_pool_size = pool_options.max_pool_size;
-        let connection_options = mongopool::ConnectionOptions::from_connection_string(&uri)?;
-        let address = uri
-            .hosts()
-            .first()
-            .cloned()
-            .ok_or_else(|| Error::configuration("the proxy's URI names no host"))?;
-        let pool = MongoPool::with_options(address, pool_options, connection_options);
-        // Single-server proxy: nothing monitors the server yet, so the pool is readied
-        // here. With the topology, the server's monitor will do it.
-        pool.ready();
+        let client = Client::with_options(uri, topology_options).await?;
+        // Any server will do for the limits clients are told: a set's members share them.
         let facts = {
-            let conn = checkout(&pool, CheckoutPurpose::Operation)
-                .await
-                .map_err(|e| Error::connection(e.message))?;
+            let nearest = Target::Read(ReadPreference::with_mode(ReadPreferenceMode::Nearest));
+            let conn = checkout(
+                &client,
+                &nearest,
+                CheckoutPurpose::Operation,
+                wait_queue_timeout,
+            )
+            .await
+            .map_err(|e| Error::connection(e.message))?;
             ServerFacts::from_hello(conn.hello())
         };
         let listener = TcpListener::bind(options.listen)
@@ -91,9 +100,11 @@ impl Proxy {
             .local_addr()
             .map_err(|e| Error::io("reading the listening address", e))?;
         let shared = Arc::new(Shared {
-            pool,
+            client,
+            wait_queue_timeout,
             facts,
             compressors: options.compressors.clone(),
+            users: options.client_users.clone(),
             max_cursors_per_client: options.max_cursors_per_client,
             transaction_idle_timeout: options.transaction_idle_timeout,
             pending: Semaphore::new(options.max_pending_requests),
@@ -115,7 +126,7 @@ impl Proxy {
             options.max_client_connections,
             shutdown_rx,
         ));
-        info!(%local_addr, server = %shared.pool.address(), "mongopool proxy listening");
+        info!(%local_addr, "mongopool proxy listening");
         Ok(ProxyHandle {
             local_addr,
             shared,
@@ -136,15 +147,28 @@ impl ProxyHandle {
         self.shared.stats()
     }
 
-    /// The pool of server connections (for its stats).
-    pub fn pool(&self) -> &MongoPool {
-        &self.shared.pool
+    /// The deployment behind the proxy: its topology (servers, their pools and stats).
+    pub fn client(&self) -> &Client {
+        &self.shared.client
+    }
+
+    /// The pool stats of every server the proxy knows now, in the topology's order.
+    pub fn pool_stats(&self) -> Vec<(ServerAddress, PoolStats)> {
+        let topology = self.shared.client.topology();
+        topology
+            .description()
+            .servers()
+            .filter_map(|s| {
+                let pool = topology.pool(&s.address)?;
+                Some((s.address.clone(), pool.stats()))
+            })
+            .collect()
     }
 
     /// Stops the proxy: no new clients; clients waiting for their next request are
     /// closed (their cursors killed, their transactions aborted); requests in flight
     /// get their replies. Whatever is still running after `deadline` is abandoned.
-    /// Then the pool closes.
+    /// Then the client (its monitors and pools) closes.
     pub async fn shutdown(mut self, deadline: Duration) -> ShutdownReport {
         let report = match self.accept_task.take() {
             Some(task) => {
@@ -159,7 +183,7 @@ impl ProxyHandle {
                 abandoned: 0,
             },
         };
-        self.shared.pool.close();
+        self.shared.client.close().await;
         info!(?report, "mongopool proxy stopped");
         report
     }
@@ -170,7 +194,13 @@ impl Drop for ProxyHandle {
         if self.accept_task.is_some() {
             // Not shut down gracefully: stop now.
             self.shutdown.send_replace(Some(Instant::now()));
-            self.shared.pool.close();
+            // The topology closes its pools when its last handle goes.
+            let topology = self.shared.client.topology();
+            for server in topology.description().servers() {
+                if let Some(pool) = topology.pool(&server.address) {
+                    pool.close();
+                }
+            }
         }
     }
 }
@@ -235,12 +265,14 @@ fn admit(
 ) {
     let Ok(slot) = slots.clone().try_acquire_owned() else {
         bump(&shared.counters.clients_refused);
+        telemetry::rejected(Rejection::ClientConnections);
         warn!(%peer, "refusing a client: max_client_connections are open");
         drop(stream);
         return;
     };
     bump(&shared.counters.clients_accepted);
-    shared.counters.clients_open.fetch_add(1, Ordering::Relaxed);
+    let open = shared.counters.clients_open.fetch_add(1, Ordering::Relaxed) + 1;
+    telemetry::client_opened(open);
     debug!(client = id, %peer, "client connected");
     let shared = shared.clone();
     let shutdown = shutdown.clone();
@@ -257,6 +289,7 @@ struct OpenClient(Arc<Shared>);
 
 impl Drop for OpenClient {
     fn drop(&mut self) {
-        self.0.counters.clients_open.fetch_sub(1, Ordering::Relaxed);
+        let open = self.0.counters.clients_open.fetch_sub(1, Ordering::Relaxed) - 1;
+        telemetry::client_closed(open);
     }
 }

@@ -1,10 +1,10 @@
-//! What every client task of one proxy shares: the server pool, what the server
+//! What every client task of one proxy shares: the deployment's client, what the server
 //! said, the limits, and the pinned state.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use mongopool::MongoPool;
+use mongopool::Client;
 use mongopool_wire::Compressor;
 use tokio::sync::Semaphore;
 
@@ -14,9 +14,15 @@ use crate::stats::{Counters, ProxyStats};
 use crate::transactions::TransactionPins;
 
 pub(crate) struct Shared {
-    pub(crate) pool: MongoPool,
+    /// The deployment behind the proxy: its topology selects a server per request.
+    pub(crate) client: Client,
+    /// Limits and wire versions clients are told (from the first server reached).
     pub(crate) facts: ServerFacts,
+    /// How long a request waits for a server connection.
+    pub(crate) wait_queue_timeout: Duration,
     pub(crate) compressors: Vec<Compressor>,
+    /// Users clients log in as; empty: no login.
+    pub(crate) users: crate::client_auth::ClientUsers,
     pub(crate) max_cursors_per_client: usize,
     pub(crate) transaction_idle_timeout: Duration,
     /// Permits for requests waiting for a server connection or in flight.
@@ -39,6 +45,13 @@ impl Shared {
         self.transactions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sets the pinned-state gauges (`metrics` feature).
+    pub(crate) fn record_pinned(&self) {
+        let cursors = self.cursors().len();
+        let transactions = self.transactions().len();
+        crate::telemetry::pinned(cursors, transactions);
     }
 
     pub(crate) fn stats(&self) -> ProxyStats {

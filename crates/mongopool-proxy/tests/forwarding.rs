@@ -74,7 +74,7 @@ async fn clients_see_a_mongos_and_get_the_servers_answers() {
     assert_eq!(code.as_document().unwrap().get_i32("code").unwrap(), 11000);
     let stats = proxy.stats();
     assert!(stats.requests_forwarded >= 9, "{stats:?}");
-    assert!(proxy.pool().stats().total <= 2);
+    assert!(common::pool(&proxy).total <= 2);
 }
 
 #[tokio::test]

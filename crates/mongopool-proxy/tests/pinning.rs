@@ -96,7 +96,7 @@ async fn a_disconnect_aborts_the_clients_transaction() {
     let r = run(&mut b, "db", &rawdoc! {"find": "d"}).await;
     assert_eq!(count(&r), 0);
     // Every connection is back in the pool.
-    assert_eq!(proxy.pool().stats().in_use, 0);
+    assert_eq!(common::pool(&proxy).in_use, 0);
 }
 
 #[tokio::test]

@@ -70,7 +70,7 @@ async fn two_thousand_clients_over_ten_server_connections() {
         }
     }
     assert_eq!(done.len(), CLIENTS);
-    let pool = proxy.pool().stats();
+    let pool = common::pool(&proxy);
     assert!(pool.total <= POOL, "{pool:?}");
     assert!(pool.created <= POOL as u64, "{pool:?}");
     // Our direct connection plus the proxy's pool, whatever else the server counts.

@@ -69,3 +69,10 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// The pool stats of the one server behind `proxy`.
+pub fn pool(proxy: &ProxyHandle) -> mongopool::PoolStats {
+    let mut pools = proxy.pool_stats();
+    assert_eq!(pools.len(), 1, "one server behind the proxy: {pools:?}");
+    pools.remove(0).1
+}
