@@ -39,6 +39,7 @@
 pub mod address;
 pub mod auth;
 mod auth_policy;
+pub mod blocking;
 mod checkout_purpose;
 pub mod client;
 pub mod client_metadata;
