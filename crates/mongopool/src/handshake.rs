@@ -36,7 +36,19 @@ impl Connection {
         id: u64,
         generation: u32,
     ) -> Result<Connection> {
-        establish(address, options, id, generation).await
+        let (host, port) = crate::spans::host_port(address);
+        let span = tracing::info_span!(
+            target: crate::spans::TARGET,
+            "connect",
+            serverHost = host.as_str(),
+            serverPort = port,
+            driverConnectionId = id,
+            generation,
+            durationMS = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            failure = tracing::field::Empty,
+        );
+        crate::spans::run_in(span, establish(address, options, id, generation)).await
     }
 }
 
@@ -53,26 +65,47 @@ async fn establish(
     let establish = async {
         let stream = crate::connect::connect(address, &options.connect).await?;
         let mut io = MessageStream::new(stream, options.connect.socket_timeout);
-        let reply = match hello_round_trip(&mut io, &command, true).await {
-            Ok(reply) => reply,
-            // An OP_MSG-less server hangs up: ask again the old way (never when
-            // load-balanced, where every step of the handshake must be OP_MSG).
-            Err(e) if e.is_network() && !e.is_timeout() && !options.load_balanced => {
-                let stream = crate::connect::connect(address, &options.connect).await?;
-                io = MessageStream::new(stream, options.connect.socket_timeout);
-                hello_round_trip(&mut io, &command, false)
-                    .await
-                    .map_err(|_| e)?
+        let handshake = tracing::debug_span!(
+            target: crate::spans::TARGET,
+            "handshake",
+            opMsg = true,
+            maxWireVersion = tracing::field::Empty,
+            compressor = tracing::field::Empty,
+            durationMS = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            failure = tracing::field::Empty,
+        );
+        let hello_exchange = async {
+            match hello_round_trip(&mut io, &command, true).await {
+                Ok(reply) => Ok(reply),
+                // An OP_MSG-less server hangs up: ask again the old way (never when
+                // load-balanced, where every step of the handshake must be OP_MSG).
+                Err(e) if e.is_network() && !e.is_timeout() && !options.load_balanced => {
+                    let stream = crate::connect::connect(address, &options.connect).await?;
+                    io = MessageStream::new(stream, options.connect.socket_timeout);
+                    tracing::Span::current().record("opMsg", false);
+                    hello_round_trip(&mut io, &command, false)
+                        .await
+                        .map_err(|_| e)
+                }
+                Err(e) => Err(e),
             }
-            Err(e) => return Err(e),
+            .and_then(|reply| {
+                let hello =
+                    HelloReply::parse_with_ceiling(reply, options.max_message_size_ceiling)?;
+                if options.load_balanced && hello.service_id.is_none() {
+                    return Err(Error::new(ErrorKind::Unsupported {
+                        message: NO_LOAD_BALANCING_SUPPORT.into(),
+                    }));
+                }
+                let compressor = negotiate_compressor(&options.compressors, &hello.compression);
+                let span = tracing::Span::current();
+                span.record("maxWireVersion", hello.max_wire_version);
+                span.record("compressor", compressor.as_ref().map(|c| c.name()));
+                Ok((hello, compressor))
+            })
         };
-        let hello = HelloReply::parse_with_ceiling(reply, options.max_message_size_ceiling)?;
-        if options.load_balanced && hello.service_id.is_none() {
-            return Err(Error::new(ErrorKind::Unsupported {
-                message: NO_LOAD_BALANCING_SUPPORT.into(),
-            }));
-        }
-        let compressor = negotiate_compressor(&options.compressors, &hello.compression);
+        let (hello, compressor) = crate::spans::run_in(handshake, hello_exchange).await?;
         let mut conn = Connection::from_handshake(
             io,
             address.clone(),

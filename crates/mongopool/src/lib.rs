@@ -58,6 +58,7 @@ pub mod mongo_pool;
 pub mod pool;
 pub mod read_preference;
 pub mod reply_check;
+mod spans;
 pub mod stream;
 mod time_limit;
 pub mod tls;

@@ -56,12 +56,21 @@ fn wait_for_server_connections(server: &TestServer, expected: i64) {
     assert_eq!(last, expected, "the server's count of client connections");
 }
 
-/// Threads of this process named by the blocking runtime (`comm` keeps 15 bytes).
+/// Threads of this process that drive a blocking runtime (`comm` keeps 15 bytes).
 fn blocking_threads() -> usize {
+    threads_named("mongopool-drive")
+}
+
+/// Every thread of a blocking runtime: its driver and its blocking-pool threads.
+fn runtime_threads() -> usize {
+    threads_named("mongopool-drive") + threads_named("mongopool-bpool")
+}
+
+fn threads_named(name: &str) -> usize {
     std::fs::read_dir("/proc/self/task")
         .expect("/proc/self/task")
         .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|name| name.trim_end() == "mongopool-block")
+        .filter(|comm| comm.trim_end() == name)
         .count()
 }
 
@@ -87,11 +96,19 @@ fn block_pings(server: &TestServer) {
 fn many_threads_share_one_client_and_dropping_it_leaves_nothing() {
     let _serial = serial();
     let server = start();
-    let threads_before = blocking_threads();
-    let baseline = server_connections(&server);
+    let threads_before = runtime_threads();
+    // A fresh server: no client but the ones this test makes (and the testkit's own
+    // short-lived ones, which the server may still count for a moment).
+    let baseline = 0;
+    wait_for_server_connections(&server, baseline);
     let client =
         blocking::Client::connect(&format!("{}/?maxPoolSize=3", server.uri())).expect("connect");
-    assert_eq!(blocking_threads(), threads_before + 1);
+    // The driver names itself once it runs: wait for that.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while blocking_threads() != 1 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(blocking_threads(), 1, "one driver thread");
 
     std::thread::scope(|s| {
         for t in 0..8 {
@@ -134,7 +151,7 @@ fn many_threads_share_one_client_and_dropping_it_leaves_nothing() {
 
     drop(client);
     assert_eq!(
-        blocking_threads(),
+        runtime_threads(),
         threads_before,
         "the runtime thread ended"
     );
@@ -145,8 +162,11 @@ fn many_threads_share_one_client_and_dropping_it_leaves_nothing() {
 fn close_ends_a_command_the_server_holds_and_leaks_nothing() {
     let _serial = serial();
     let server = start();
-    let threads_before = blocking_threads();
-    let baseline = server_connections(&server);
+    let threads_before = runtime_threads();
+    // A fresh server: no client but the ones this test makes (and the testkit's own
+    // short-lived ones, which the server may still count for a moment).
+    let baseline = 0;
+    wait_for_server_connections(&server, baseline);
     let client =
         blocking::Client::connect(&format!("{}/?appName={APP}", server.uri())).expect("connect");
     client
@@ -189,7 +209,7 @@ fn close_ends_a_command_the_server_holds_and_leaks_nothing() {
 
     drop(client);
     assert_eq!(
-        blocking_threads(),
+        runtime_threads(),
         threads_before,
         "the runtime thread ended"
     );
@@ -201,7 +221,10 @@ fn close_ends_a_command_the_server_holds_and_leaks_nothing() {
 fn a_pool_shared_by_threads_stays_within_its_size_and_closes_its_connections() {
     let _serial = serial();
     let server = start();
-    let baseline = server_connections(&server);
+    // A fresh server: no client but the ones this test makes (and the testkit's own
+    // short-lived ones, which the server may still count for a moment).
+    let baseline = 0;
+    wait_for_server_connections(&server, baseline);
     let pool = blocking::Pool::connect(&format!("{}/?maxPoolSize=2", server.uri()))
         .expect("a blocking pool");
     std::thread::scope(|s| {
@@ -221,7 +244,7 @@ fn a_pool_shared_by_threads_stays_within_its_size_and_closes_its_connections() {
     let stats = pool.stats();
     assert_eq!(stats.in_use, 0, "{stats:?}");
     assert!(stats.total <= 2 && stats.total >= 1, "{stats:?}");
-    assert_eq!(server_connections(&server), baseline + stats.total as i64);
+    wait_for_server_connections(&server, baseline + stats.total as i64);
     pool.close();
     assert!(pool.checkout().is_err(), "a closed pool hands out nothing");
     drop(pool);
@@ -232,7 +255,10 @@ fn a_pool_shared_by_threads_stays_within_its_size_and_closes_its_connections() {
 fn a_single_connection_runs_commands_and_closes_when_dropped() {
     let _serial = serial();
     let server = start();
-    let baseline = server_connections(&server);
+    // A fresh server: no client but the ones this test makes (and the testkit's own
+    // short-lived ones, which the server may still count for a moment).
+    let baseline = 0;
+    wait_for_server_connections(&server, baseline);
     let address = ServerAddress::tcp(server.host(), server.port());
     let mut conn = blocking::Connection::connect(&address, &Default::default())
         .expect("a blocking connection");
@@ -241,7 +267,7 @@ fn a_single_connection_runs_commands_and_closes_when_dropped() {
         .expect("ping");
     assert_eq!(reply.get_f64("ok").ok(), Some(1.0));
     assert!(conn.hello().max_wire_version >= 6);
-    assert_eq!(server_connections(&server), baseline + 1);
+    wait_for_server_connections(&server, baseline + 1);
     drop(conn);
     wait_for_server_connections(&server, baseline);
 }

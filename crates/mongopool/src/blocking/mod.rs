@@ -18,7 +18,7 @@
 //!
 //! # How it runs
 //! Each [`Client`], [`Pool`] and [`Connection`] made here owns a current-thread tokio
-//! runtime driven by one background thread (`mongopool-blocking`), which runs the
+//! runtime driven by one background thread (`mongopool-driver`), which runs the
 //! server monitors and pool maintenance between calls. A call runs its future on the
 //! calling thread, so many threads can share one client (it is `Clone + Send + Sync`)
 //! and block at once. Calling a blocking method from inside an async runtime is

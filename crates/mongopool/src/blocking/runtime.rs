@@ -35,13 +35,14 @@ impl SharedRuntime {
         refuse_inside_a_runtime()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .thread_name("mongopool-blocking")
+            // Its own blocking-pool threads (name lookups), told apart from the driver.
+            .thread_name("mongopool-bpool")
             .build()
             .map_err(|e| Error::io("starting the blocking API's runtime", e))?;
         let handle = runtime.handle().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
-            .name("mongopool-blocking".into())
+            .name("mongopool-driver".into())
             .spawn(move || {
                 // Runs the spawned tasks until the last handle goes; dropping the
                 // runtime then drops every task, and with them their connections.
