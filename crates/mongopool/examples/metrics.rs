@@ -22,9 +22,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .install()?;
 
     // Every server's pool reports to the same handler.
-    let options = TopologyOptions {
-        pool_event_handler: Some(Arc::new(PoolMetrics::new())),
-        ..TopologyOptions::default()
+    let options = {
+        let mut o = TopologyOptions::default();
+        o.pool_event_handler = Some(Arc::new(PoolMetrics::new()));
+        o
     };
     let client = Client::with_options(ConnectionString::parse(&uri)?, options).await?;
     let mut tasks = tokio::task::JoinSet::new();

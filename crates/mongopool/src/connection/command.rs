@@ -14,6 +14,7 @@ use crate::reply_check::{check_command_reply, check_write_reply, AllowableError}
 
 /// How to run one command (the seed's `command` keyword arguments).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CommandOptions {
     /// Allow a secondary to answer: sets the SlaveOk bit on OP_QUERY, and asks for
     /// `primaryPreferred` on OP_MSG to a non-mongos. Defaults to false.
@@ -35,6 +36,20 @@ impl Default for CommandOptions {
             check: true,
             allowable_errors: Vec::new(),
         }
+    }
+}
+
+crate::option_builder::option_builder! {
+    /// Builds [`CommandOptions`] from the defaults.
+    CommandOptionsBuilder for CommandOptions {
+        /// Sets [`CommandOptions::secondary_ok`].
+        secondary_ok: bool,
+        /// Sets [`CommandOptions::read_preference`].
+        read_preference: ReadPreference,
+        /// Sets [`CommandOptions::check`].
+        check: bool,
+        /// Sets [`CommandOptions::allowable_errors`].
+        allowable_errors: Vec<AllowableError>,
     }
 }
 
