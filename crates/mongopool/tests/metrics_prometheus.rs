@@ -64,7 +64,6 @@ async fn checkouts_and_connections_reach_the_endpoint() {
         .await
         .unwrap();
     }
-    pool.clear(None, false);
 
     let text = tokio::task::spawn_blocking(move || scrape(listen))
         .await
@@ -86,8 +85,11 @@ async fn checkouts_and_connections_reach_the_endpoint() {
             .and_then(|v| v.parse::<f64>().ok())
     };
     assert_eq!(gauge("in_use"), Some(1.0), "{text}");
+    assert_eq!(gauge("idle"), Some(1.0), "{text}");
     assert_eq!(gauge("pending"), Some(0.0), "{text}");
-    assert!(text.contains("mongopool_checkout_wait_seconds"), "{text}");
+    // One wait recorded per checkout.
+    let waits = format!("mongopool_checkout_wait_seconds_count{{{server_label}}}");
+    assert_eq!(sample(&text, &waits), Some(6.0), "{text}");
     drop(held);
 
     pool.clear(None, false);
@@ -96,4 +98,17 @@ async fn checkouts_and_connections_reach_the_endpoint() {
         .unwrap();
     let clears = format!("mongopool_pool_clears_total{{{server_label}}}");
     assert_eq!(sample(&text, &clears), Some(1.0), "{text}");
+    // Both connections are back: none in use, none being made.
+    let gauge_after = |state: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("mongopool_connections{")
+                    && l.contains(&server_label)
+                    && l.contains(&format!("state=\"{state}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert_eq!(gauge_after("in_use"), Some(0.0), "{text}");
+    assert_eq!(gauge_after("pending"), Some(0.0), "{text}");
 }
