@@ -5,8 +5,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
-use mongopool::metrics::PoolMetrics;
+use mongopool::metrics::{PoolMetrics, TopologyMetrics};
 use mongopool::{bson, CommandOptions, ConnectionOptions, MongoPool, PoolOptions, ServerAddress};
+use mongopool::{Client, ConnectionString, TopologyOptions};
 use mongopool_testkit::TestServer;
 
 fn free_loopback_port() -> SocketAddr {
@@ -111,4 +112,39 @@ async fn checkouts_and_connections_reach_the_endpoint() {
     };
     assert_eq!(gauge_after("in_use"), Some(0.0), "{text}");
     assert_eq!(gauge_after("pending"), Some(0.0), "{text}");
+
+    // The topology's numbers: SecantusDB is a one-node replica set, so once it is
+    // discovered there is one RSPrimary and no Unknown server.
+    let mut options = TopologyOptions::default();
+    options.sdam_event_handler = Some(Arc::new(TopologyMetrics::new()));
+    let client = Client::with_options(ConnectionString::parse(&server.uri()).unwrap(), options)
+        .await
+        .unwrap();
+    client
+        .run_command("admin", &bson::rawdoc! {"ping": 1})
+        .await
+        .unwrap();
+    let text = tokio::task::spawn_blocking(move || scrape(listen))
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, "mongopool_servers{type=\"RSPrimary\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "mongopool_servers{type=\"Unknown\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "mongopool_servers{type=\"RSSecondary\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "mongopool_topology_changes_total").unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    client.close().await;
 }
