@@ -125,6 +125,13 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub pool_size: u32,
 
+    /// Where the reads go (`primary`, `primaryPreferred`, `secondary`,
+    /// `secondaryPreferred`, `nearest`): every operation goes through the front door
+    /// (`mongopool::Client`), which selects a server for it. Inserts always go to a
+    /// server that takes writes. [default: the URI's readPreference, else primary]
+    #[arg(long, value_name = "MODE", value_parser = parse_read_preference)]
+    pub read_preference: Option<mongopool::ReadPreferenceMode>,
+
     /// Seconds to measure (after the warm-up) [default: 10 unless --count is given].
     #[arg(long, conflicts_with = "count")]
     pub duration: Option<f64>,
@@ -157,6 +164,10 @@ pub struct BenchArgs {
     /// Write an SVG of the latency percentiles and the throughput over time to FILE.
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
+}
+
+fn parse_read_preference(mode: &str) -> Result<mongopool::ReadPreferenceMode, String> {
+    mongopool::ReadPreferenceMode::parse(mode).map_err(|e| e.to_string())
 }
 
 impl BenchArgs {

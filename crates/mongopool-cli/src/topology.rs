@@ -15,13 +15,14 @@ use crate::{connect, BoxError};
 pub async fn run(uri: &str, args: &TopologyArgs, json: bool) -> Result<(), BoxError> {
     let cs = connect::resolve(uri).await?;
     let watch = args.watch;
-    let options = TopologyOptions {
-        sdam_event_handler: watch.then(|| {
+    let options = {
+        let mut o = TopologyOptions::default();
+        o.sdam_event_handler = watch.then(|| {
             let handler: Arc<dyn mongopool::SdamEventHandler> =
                 Arc::new(move |event: SdamEvent| print_event(&event, json));
             handler
-        }),
-        ..TopologyOptions::default()
+        });
+        o
     };
     let client = Client::with_options(cs, options).await?;
     let wait = Duration::from_secs_f64(args.wait);

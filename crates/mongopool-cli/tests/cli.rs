@@ -283,3 +283,48 @@ fn ping_with_a_read_preference_no_server_matches_times_out_naming_the_server() {
     ]));
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn bench_reads_go_where_read_preference_says() {
+    let server = TestServer::start().expect("start SecantusDB");
+    // A one-node replica set: secondaryPreferred reads are served by the primary...
+    let out = run(&mut mongopool(&[
+        "bench",
+        "--uri",
+        &server.uri(),
+        "--read-preference",
+        "secondaryPreferred",
+        "--warmup",
+        "0",
+        "--count",
+        "20",
+        "--json",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON only");
+    assert_eq!(report["operations"], 20, "{report}");
+    // ...and a secondary read finds no server: the selection error, not a hang.
+    let uri = format!("{}/?serverSelectionTimeoutMS=300", server.uri());
+    let out = run(&mut mongopool(&[
+        "bench",
+        "--uri",
+        &uri,
+        "--read-preference",
+        "secondary",
+        "--warmup",
+        "0",
+        "--count",
+        "3",
+    ]));
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ReadPreference secondary"), "{stderr}");
+    // A mode that does not exist is refused by the argument parser.
+    let out = run(&mut mongopool(&["bench", "--read-preference", "closest"]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("closest"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -73,7 +73,7 @@ impl ClientUsers {
         }
         let prepared = mongopool_wire::saslprep::saslprep(password).map_err(|e| e.to_string())?;
         let mut salt = vec![0u8; 16];
-        rand::thread_rng().fill_bytes(&mut salt);
+        rand::rng().fill_bytes(&mut salt);
         let mut salted = [0u8; 32];
         pbkdf2::pbkdf2_hmac::<Sha256>(prepared.as_bytes(), &salt, ITERATIONS, &mut salted);
         let client_key = hmac(&salted, b"Client Key");
@@ -146,7 +146,7 @@ pub(crate) fn step(
                 return Err(failed);
             };
             let mut random = [0u8; 24];
-            rand::thread_rng().fill_bytes(&mut random);
+            rand::rng().fill_bytes(&mut random);
             let nonce = format!("{client_nonce}{}", BASE64.encode(random));
             let server_first = format!("r={nonce},s={},i={ITERATIONS}", BASE64.encode(&keys.salt));
             *state = LoginState::Started {

@@ -2,7 +2,8 @@
 //!
 //! ```sh
 //! MONGODB_URI=mongodb://localhost:27017 cargo run -p mongopool --features metrics --example metrics
-//! curl http://127.0.0.1:9464/metrics     # while it runs (METRICS_ADDR to change it)
+//! curl http://127.0.0.1:9464/metrics     # while it runs (METRICS_ADDR to change it,
+//!                                        # METRICS_HOLD_SECS for how long: 60)
 //! ```
 use std::sync::Arc;
 
@@ -22,9 +23,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .install()?;
 
     // Every server's pool reports to the same handler.
-    let options = TopologyOptions {
-        pool_event_handler: Some(Arc::new(PoolMetrics::new())),
-        ..TopologyOptions::default()
+    let options = {
+        let mut o = TopologyOptions::default();
+        o.pool_event_handler = Some(Arc::new(PoolMetrics::new()));
+        o
     };
     let client = Client::with_options(ConnectionString::parse(&uri)?, options).await?;
     let mut tasks = tokio::task::JoinSet::new();
@@ -42,8 +44,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(done) = tasks.join_next().await {
         done??;
     }
-    println!("800 pings done; metrics on http://{listen}/metrics for 60 s");
-    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    // How long the endpoint stays up for scraping (METRICS_HOLD_SECS; 60 by default).
+    let hold: u64 = std::env::var("METRICS_HOLD_SECS").map_or(Ok(60), |s| s.parse())?;
+    println!("800 pings done; metrics on http://{listen}/metrics for {hold} s");
+    tokio::time::sleep(std::time::Duration::from_secs(hold)).await;
     client.close().await;
     Ok(())
 }

@@ -29,6 +29,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// them only adds latency) and TCP keepalive as described in [`KEEPALIVE_IDLE`]; these
 /// are not options.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConnectOptions {
     /// The limit on the whole of [`connect`]: name resolution, every address tried, and
     /// the TLS handshake. `None`, and `Some(Duration::ZERO)` (as `connectTimeoutMS=0`),
@@ -42,6 +43,18 @@ pub struct ConnectOptions {
     pub socket_timeout: Option<Duration>,
     /// TLS for TCP addresses; `None` for plain TCP. Defaults to `None`.
     pub tls: Option<TlsConfig>,
+}
+
+crate::option_builder::option_builder! {
+    /// Builds [`ConnectOptions`] from the defaults.
+    ConnectOptionsBuilder for ConnectOptions {
+        /// Sets [`ConnectOptions::connect_timeout`].
+        connect_timeout: Option<Duration>,
+        /// Sets [`ConnectOptions::socket_timeout`].
+        socket_timeout: Option<Duration>,
+        /// Sets [`ConnectOptions::tls`].
+        tls: Option<TlsConfig>,
+    }
 }
 
 impl Default for ConnectOptions {

@@ -38,7 +38,7 @@ impl Connection {
         id: u64,
         generation: u32,
     ) -> Result<Connection> {
-        establish(address, options, id, generation, false).await
+        establish_in_span(address, options, id, generation, false).await
     }
 
     /// [`Connection::connect`] for a pool: a network error or timeout before the
@@ -54,7 +54,7 @@ impl Connection {
         id: u64,
         generation: u32,
     ) -> Result<Connection> {
-        establish(address, options, id, generation, true).await
+        establish_in_span(address, options, id, generation, true).await
     }
 }
 
@@ -95,6 +95,29 @@ fn backpressure_labels(mut error: Error) -> Error {
     error
 }
 
+/// [`establish`] inside a `connect` span (target `mongopool::span`).
+async fn establish_in_span(
+    address: &ServerAddress,
+    options: &ConnectionOptions,
+    id: u64,
+    generation: u32,
+    pooled: bool,
+) -> Result<Connection> {
+    let (host, port) = crate::spans::host_port(address);
+    let span = tracing::info_span!(
+        target: crate::spans::TARGET,
+        "connect",
+        serverHost = host.as_str(),
+        serverPort = port,
+        driverConnectionId = id,
+        generation,
+        durationMS = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        failure = tracing::field::Empty,
+    );
+    crate::spans::run_in(span, establish(address, options, id, generation, pooled)).await
+}
+
 /// Connects, runs the handshake and logs in.
 async fn establish(
     address: &ServerAddress,
@@ -117,28 +140,49 @@ async fn establish(
             .await
             .map_err(label)?;
         let mut io = MessageStream::new(stream, options.connect.socket_timeout);
-        let reply = match hello_round_trip(&mut io, &command, true).await {
-            Ok(reply) => reply,
-            // An OP_MSG-less server hangs up: ask again the old way (never when
-            // load-balanced, where every step of the handshake must be OP_MSG).
-            Err(e) if e.is_network() && !e.is_timeout() && !options.load_balanced => {
-                let stream = crate::connect::connect(address, &options.connect)
-                    .await
-                    .map_err(label)?;
-                io = MessageStream::new(stream, options.connect.socket_timeout);
-                hello_round_trip(&mut io, &command, false)
-                    .await
-                    .map_err(|_| label(e))?
+        let handshake = tracing::debug_span!(
+            target: crate::spans::TARGET,
+            "handshake",
+            opMsg = true,
+            maxWireVersion = tracing::field::Empty,
+            compressor = tracing::field::Empty,
+            durationMS = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            failure = tracing::field::Empty,
+        );
+        let hello_exchange = async {
+            match hello_round_trip(&mut io, &command, true).await {
+                Ok(reply) => Ok(reply),
+                // An OP_MSG-less server hangs up: ask again the old way (never when
+                // load-balanced, where every step of the handshake must be OP_MSG).
+                Err(e) if e.is_network() && !e.is_timeout() && !options.load_balanced => {
+                    let stream = crate::connect::connect(address, &options.connect)
+                        .await
+                        .map_err(label)?;
+                    io = MessageStream::new(stream, options.connect.socket_timeout);
+                    tracing::Span::current().record("opMsg", false);
+                    hello_round_trip(&mut io, &command, false)
+                        .await
+                        .map_err(|_| label(e))
+                }
+                Err(e) => Err(label(e)),
             }
-            Err(e) => return Err(label(e)),
+            .and_then(|reply| {
+                let hello =
+                    HelloReply::parse_with_ceiling(reply, options.max_message_size_ceiling)?;
+                if options.load_balanced && hello.service_id.is_none() {
+                    return Err(Error::new(ErrorKind::Unsupported {
+                        message: NO_LOAD_BALANCING_SUPPORT.into(),
+                    }));
+                }
+                let compressor = negotiate_compressor(&options.compressors, &hello.compression);
+                let span = tracing::Span::current();
+                span.record("maxWireVersion", hello.max_wire_version);
+                span.record("compressor", compressor.as_ref().map(|c| c.name()));
+                Ok((hello, compressor))
+            })
         };
-        let hello = HelloReply::parse_with_ceiling(reply, options.max_message_size_ceiling)?;
-        if options.load_balanced && hello.service_id.is_none() {
-            return Err(Error::new(ErrorKind::Unsupported {
-                message: NO_LOAD_BALANCING_SUPPORT.into(),
-            }));
-        }
-        let compressor = negotiate_compressor(&options.compressors, &hello.compression);
+        let (hello, compressor) = crate::spans::run_in(handshake, hello_exchange).await?;
         let mut conn = Connection::from_handshake(
             io,
             address.clone(),
@@ -172,8 +216,9 @@ fn hello_command(options: &ConnectionOptions, auth: &HandshakeAuth) -> RawDocume
         cmd.append(cstr!("isMaster"), 1_i32);
         cmd.append(cstr!("helloOk"), true);
     }
-    // Client backpressure spec: tells the server this client backs off on overload.
-    cmd.append(cstr!("backpressure"), true);
+    // Handshake spec: the client backpressure version this client follows, always
+    // the string "2" (never a boolean).
+    cmd.append(cstr!("backpressure"), "2");
     cmd.append(cstr!("client"), options.metadata.as_ref().clone());
     if !options.compressors.is_empty() {
         let mut names = RawArrayBuf::new();
@@ -253,7 +298,7 @@ mod tests {
         let options = ConnectionOptions::default();
         let auth = HandshakeAuth::prepare(None).unwrap();
         let hello = hello_command(&options, &auth);
-        assert_eq!(hello.get_bool("backpressure").ok(), Some(true));
+        assert_eq!(hello.get_str("backpressure").ok(), Some("2"));
     }
 
     #[test]

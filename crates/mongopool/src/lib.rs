@@ -39,6 +39,7 @@
 pub mod address;
 pub mod auth;
 mod auth_policy;
+pub mod blocking;
 mod checkout_purpose;
 pub mod client;
 pub mod client_metadata;
@@ -54,9 +55,11 @@ mod interrupt;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 pub mod mongo_pool;
+mod option_builder;
 pub mod pool;
 pub mod read_preference;
 pub mod reply_check;
+mod spans;
 pub mod stream;
 mod time_limit;
 pub mod tls;
@@ -68,8 +71,10 @@ pub use address::ServerAddress;
 pub use bson;
 pub use checkout_purpose::{CheckoutPurpose, InUseByPurpose};
 pub use client::{Client, ClientConnection};
-pub use connect::{connect, ConnectOptions};
-pub use connection::{CommandOptions, Connection, ConnectionOptions};
+pub use connect::{connect, ConnectOptions, ConnectOptionsBuilder};
+pub use connection::{
+    CommandOptions, CommandOptionsBuilder, Connection, ConnectionOptions, ConnectionOptionsBuilder,
+};
 pub use connection_string::{ConnectionString, UriOptions};
 pub use credential::{AuthMechanism, Credential};
 pub use error::{Error, ErrorKind, Result};
@@ -78,12 +83,13 @@ pub use hello_reply::HelloReply;
 pub use interrupt::InterruptSignal;
 pub use mongo_pool::{MongoConnector, MongoPool};
 pub use pool::{
-    ConnectContext, Connector, Pool, PoolOptions, PoolStats, Poolable, PooledConnection,
+    ConnectContext, Connector, Pool, PoolOptions, PoolOptionsBuilder, PoolStats, Poolable,
+    PooledConnection,
 };
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
 pub use stream::{with_socket_timeout, Liveness, Stream};
-pub use tls::{TlsConfig, TlsOptions};
+pub use tls::{TlsConfig, TlsOptions, TlsOptionsBuilder};
 pub use topology::{
     SdamEvent, SdamEventHandler, SelectionCriteria, ServerDescription, ServerType,
-    TopologyDescription, TopologySettings, TopologyType,
+    TopologyDescription, TopologyOptions, TopologyOptionsBuilder, TopologySettings, TopologyType,
 };

@@ -22,11 +22,21 @@
 //! | `mongopool_wait_queue_timeouts_total` | counter | `server` |
 //! | `mongopool_checkout_wait_seconds` | histogram | `server` |
 //! | `mongopool_pool_clears_total` | counter | `server` |
+//!
+//! The topology's numbers come from [`TopologyMetrics`], an SDAM event handler
+//! (`TopologyOptions::sdam_event_handler`):
+//!
+//! | name | kind | labels |
+//! | --- | --- | --- |
+//! | `mongopool_servers` | gauge | `type` = every server type (`RSPrimary`, `Unknown`, ...) |
+//! | `mongopool_topology_changes_total` | counter | |
+//! | `mongopool_heartbeat_failures_total` | counter | `server` |
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use crate::events::{CheckoutFailedReason, CmapEvent, CmapEventHandler};
+use crate::topology::{SdamEvent, SdamEventHandler, ServerType};
 
 /// Which connections of one pool are in which state, kept by connection id so that a
 /// connection closed while pending or in use leaves its state exactly once.
@@ -137,6 +147,60 @@ impl CmapEventHandler for PoolMetrics {
         ] {
             ::metrics::gauge!("mongopool_connections", "server" => server.clone(), "state" => state)
                 .set(n as f64);
+        }
+    }
+}
+
+/// Every server type, so that a type with no server left reads 0, not its last count.
+const SERVER_TYPES: [ServerType; 10] = [
+    ServerType::Standalone,
+    ServerType::Mongos,
+    ServerType::PossiblePrimary,
+    ServerType::RsPrimary,
+    ServerType::RsSecondary,
+    ServerType::RsArbiter,
+    ServerType::RsOther,
+    ServerType::RsGhost,
+    ServerType::LoadBalancer,
+    ServerType::Unknown,
+];
+
+/// An [`SdamEventHandler`] that records the topology's numbers through the `metrics`
+/// facade: servers by type, description changes, heartbeat failures.
+#[derive(Debug, Default)]
+pub struct TopologyMetrics {
+    _private: (),
+}
+
+impl TopologyMetrics {
+    /// A handler recording into whatever `metrics` recorder is installed.
+    pub fn new() -> Self {
+        TopologyMetrics::default()
+    }
+}
+
+impl SdamEventHandler for TopologyMetrics {
+    fn handle(&self, event: SdamEvent) {
+        match event {
+            SdamEvent::TopologyDescriptionChanged { new, .. } => {
+                ::metrics::counter!("mongopool_topology_changes_total").increment(1);
+                for server_type in SERVER_TYPES {
+                    let n = new
+                        .servers()
+                        .filter(|s| s.server_type == server_type)
+                        .count();
+                    ::metrics::gauge!("mongopool_servers", "type" => server_type.name())
+                        .set(n as f64);
+                }
+            }
+            SdamEvent::ServerHeartbeatFailed { address, .. } => {
+                ::metrics::counter!(
+                    "mongopool_heartbeat_failures_total",
+                    "server" => address.to_string()
+                )
+                .increment(1);
+            }
+            _ => {}
         }
     }
 }

@@ -9,4 +9,4 @@ mod pem_file;
 mod verifier;
 
 pub use config::TlsConfig;
-pub use options::TlsOptions;
+pub use options::{TlsOptions, TlsOptionsBuilder};

@@ -15,13 +15,14 @@ async fn the_clients_pools_report_to_the_pool_event_handler() {
         .unwrap();
     let seen: Arc<Mutex<Vec<&'static str>>> = Arc::default();
     let record = seen.clone();
-    let options = TopologyOptions {
-        pool_event_handler: Some(Arc::new(move |event: CmapEvent| {
+    let options = {
+        let mut o = TopologyOptions::default();
+        o.pool_event_handler = Some(Arc::new(move |event: CmapEvent| {
             if let CmapEvent::ConnectionCheckedOut(_) = event {
                 record.lock().unwrap().push("checked out");
             }
-        })),
-        ..TopologyOptions::default()
+        }));
+        o
     };
     let cs = ConnectionString::parse(&server.uri()).unwrap();
     let client = Client::with_options(cs, options).await.unwrap();

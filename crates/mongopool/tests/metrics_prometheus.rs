@@ -5,8 +5,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
-use mongopool::metrics::PoolMetrics;
+use mongopool::metrics::{PoolMetrics, TopologyMetrics};
 use mongopool::{bson, CommandOptions, ConnectionOptions, MongoPool, PoolOptions, ServerAddress};
+use mongopool::{Client, ConnectionString, TopologyOptions};
 use mongopool_testkit::TestServer;
 
 fn free_loopback_port() -> SocketAddr {
@@ -64,7 +65,6 @@ async fn checkouts_and_connections_reach_the_endpoint() {
         .await
         .unwrap();
     }
-    pool.clear(None, false);
 
     let text = tokio::task::spawn_blocking(move || scrape(listen))
         .await
@@ -86,8 +86,11 @@ async fn checkouts_and_connections_reach_the_endpoint() {
             .and_then(|v| v.parse::<f64>().ok())
     };
     assert_eq!(gauge("in_use"), Some(1.0), "{text}");
+    assert_eq!(gauge("idle"), Some(1.0), "{text}");
     assert_eq!(gauge("pending"), Some(0.0), "{text}");
-    assert!(text.contains("mongopool_checkout_wait_seconds"), "{text}");
+    // One wait recorded per checkout.
+    let waits = format!("mongopool_checkout_wait_seconds_count{{{server_label}}}");
+    assert_eq!(sample(&text, &waits), Some(6.0), "{text}");
     drop(held);
 
     pool.clear(None, false);
@@ -96,4 +99,52 @@ async fn checkouts_and_connections_reach_the_endpoint() {
         .unwrap();
     let clears = format!("mongopool_pool_clears_total{{{server_label}}}");
     assert_eq!(sample(&text, &clears), Some(1.0), "{text}");
+    // Both connections are back: none in use, none being made.
+    let gauge_after = |state: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("mongopool_connections{")
+                    && l.contains(&server_label)
+                    && l.contains(&format!("state=\"{state}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    assert_eq!(gauge_after("in_use"), Some(0.0), "{text}");
+    assert_eq!(gauge_after("pending"), Some(0.0), "{text}");
+
+    // The topology's numbers: SecantusDB is a one-node replica set, so once it is
+    // discovered there is one RSPrimary and no Unknown server.
+    let mut options = TopologyOptions::default();
+    options.sdam_event_handler = Some(Arc::new(TopologyMetrics::new()));
+    let client = Client::with_options(ConnectionString::parse(&server.uri()).unwrap(), options)
+        .await
+        .unwrap();
+    client
+        .run_command("admin", &bson::rawdoc! {"ping": 1})
+        .await
+        .unwrap();
+    let text = tokio::task::spawn_blocking(move || scrape(listen))
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(&text, "mongopool_servers{type=\"RSPrimary\"}"),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "mongopool_servers{type=\"Unknown\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, "mongopool_servers{type=\"RSSecondary\"}"),
+        Some(0.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "mongopool_topology_changes_total").unwrap_or(0.0) >= 1.0,
+        "{text}"
+    );
+    client.close().await;
 }

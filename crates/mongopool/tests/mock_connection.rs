@@ -290,23 +290,27 @@ async fn commands_to_a_wire_5_server_go_as_op_query_with_slave_ok_when_asked() {
     let cases = [
         (defaults(), false),
         (
-            CommandOptions {
-                secondary_ok: true,
-                ..defaults()
+            {
+                let mut o = defaults();
+                o.secondary_ok = true;
+                o
             },
             true,
         ),
         (
-            CommandOptions {
-                read_preference: ReadPreference::with_mode(ReadPreferenceMode::SecondaryPreferred),
-                ..defaults()
+            {
+                let mut o = defaults();
+                o.read_preference =
+                    ReadPreference::with_mode(ReadPreferenceMode::SecondaryPreferred);
+                o
             },
             true,
         ),
         (
-            CommandOptions {
-                read_preference: ReadPreference::with_mode(ReadPreferenceMode::Nearest),
-                ..defaults()
+            {
+                let mut o = defaults();
+                o.read_preference = ReadPreference::with_mode(ReadPreferenceMode::Nearest);
+                o
             },
             true,
         ),
@@ -400,9 +404,10 @@ async fn a_wire_5_mongos_gets_the_query_wrapper_when_the_mode_needs_it() {
         ),
     ];
     for (read_preference, slave_ok, wrapper) in cases {
-        let options = CommandOptions {
-            read_preference,
-            ..defaults()
+        let options = {
+            let mut o = defaults();
+            o.read_preference = read_preference;
+            o
         };
         let reply = conn
             .command("test", &rawdoc! {"count": "c"}, &options)
@@ -464,13 +469,15 @@ async fn op_msg_commands_carry_db_and_the_read_preference_where_needed() {
     let mongos = MockServer::start(Behavior::modern().mongos())
         .await
         .unwrap();
-    let secondary = CommandOptions {
-        read_preference: ReadPreference::with_mode(ReadPreferenceMode::Secondary),
-        ..defaults()
+    let secondary = {
+        let mut o = defaults();
+        o.read_preference = ReadPreference::with_mode(ReadPreferenceMode::Secondary);
+        o
     };
-    let secondary_ok = CommandOptions {
-        secondary_ok: true,
-        ..defaults()
+    let secondary_ok = {
+        let mut o = defaults();
+        o.secondary_ok = true;
+        o
     };
     let cases = [
         (&plain, defaults(), None),

@@ -374,10 +374,11 @@ static X509_SERVER: Shared<X509Server> = Shared::new(|| {
 impl X509Server {
     fn options(&self, cert_key_file: std::path::PathBuf, user: Option<&str>) -> ConnectionOptions {
         ConnectionOptions::builder()
-            .tls(Some(TlsOptions {
-                ca_file: Some(self.pki.ca_file()),
-                cert_key_file: Some(cert_key_file),
-                ..TlsOptions::default()
+            .tls(Some({
+                let mut o = TlsOptions::default();
+                o.ca_file = Some(self.pki.ca_file());
+                o.cert_key_file = Some(cert_key_file);
+                o
             }))
             .credential(Some(Credential {
                 username: user.map(str::to_owned),

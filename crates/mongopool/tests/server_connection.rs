@@ -172,9 +172,10 @@ async fn allowable_errors_return_the_reply_by_code_and_by_message() {
     let mut conn = connect(&server).await;
     let unknown = rawdoc! { "noSuchCommand": 1 };
 
-    let by_code = CommandOptions {
-        allowable_errors: vec![AllowableError::Code(COMMAND_NOT_FOUND)],
-        ..checked()
+    let by_code = {
+        let mut o = checked();
+        o.allowable_errors = vec![AllowableError::Code(COMMAND_NOT_FOUND)];
+        o
     };
     let reply = conn
         .command("admin", &unknown, &by_code)
@@ -184,9 +185,10 @@ async fn allowable_errors_return_the_reply_by_code_and_by_message() {
     assert_eq!(reply.get_i32("code").unwrap(), COMMAND_NOT_FOUND);
 
     let message = reply.get_str("errmsg").unwrap().to_owned();
-    let by_message = CommandOptions {
-        allowable_errors: vec![AllowableError::Message(message.clone())],
-        ..checked()
+    let by_message = {
+        let mut o = checked();
+        o.allowable_errors = vec![AllowableError::Message(message.clone())];
+        o
     };
     let reply = conn
         .command("admin", &unknown, &by_message)
@@ -195,9 +197,10 @@ async fn allowable_errors_return_the_reply_by_code_and_by_message() {
     assert_eq!(reply.get_str("errmsg").unwrap(), message);
 
     // Another code or another message is still an error.
-    let other = CommandOptions {
-        allowable_errors: vec![AllowableError::Code(26), "ns not found".into()],
-        ..checked()
+    let other = {
+        let mut o = checked();
+        o.allowable_errors = vec![AllowableError::Code(26), "ns not found".into()];
+        o
     };
     let err = conn
         .command("admin", &unknown, &other)

@@ -61,9 +61,10 @@ impl TlsServer {
     }
 
     fn trusting(&self) -> TlsOptions {
-        TlsOptions {
-            ca_file: Some(self.pki.ca_file()),
-            ..TlsOptions::default()
+        {
+            let mut o = TlsOptions::default();
+            o.ca_file = Some(self.pki.ca_file());
+            o
         }
     }
 }
@@ -134,9 +135,10 @@ async fn a_certificate_for_another_host_is_refused_clearly() {
 #[tokio::test]
 async fn a_certificate_from_an_unknown_ca_is_refused_clearly() {
     let tls = OPTIONAL_CLIENT_CERT.get();
-    let stranger = TlsOptions {
-        ca_file: Some(tls.pki.stranger_ca_file()),
-        ..TlsOptions::default()
+    let stranger = {
+        let mut o = TlsOptions::default();
+        o.ca_file = Some(tls.pki.stranger_ca_file());
+        o
     };
     let err = connect(&tls.by_name(), stranger)
         .await
@@ -151,19 +153,21 @@ async fn a_certificate_from_an_unknown_ca_is_refused_clearly() {
 #[tokio::test]
 async fn allow_invalid_hostnames_accepts_another_host_but_still_checks_the_ca() {
     let tls = OPTIONAL_CLIENT_CERT.get();
-    let relaxed = TlsOptions {
-        allow_invalid_hostnames: true,
-        ..tls.trusting()
+    let relaxed = {
+        let mut o = tls.trusting();
+        o.allow_invalid_hostnames = true;
+        o
     };
     let mut conn = connect(&tls.by_ip(), relaxed)
         .await
         .expect("the host name is not checked");
     ping(&mut conn).await;
 
-    let stranger = TlsOptions {
-        ca_file: Some(tls.pki.stranger_ca_file()),
-        allow_invalid_hostnames: true,
-        ..TlsOptions::default()
+    let stranger = {
+        let mut o = TlsOptions::default();
+        o.ca_file = Some(tls.pki.stranger_ca_file());
+        o.allow_invalid_hostnames = true;
+        o
     };
     let err = connect(&tls.by_ip(), stranger)
         .await
@@ -174,10 +178,11 @@ async fn allow_invalid_hostnames_accepts_another_host_but_still_checks_the_ca() 
 #[tokio::test]
 async fn allow_invalid_certificates_accepts_an_unknown_ca() {
     let tls = OPTIONAL_CLIENT_CERT.get();
-    let relaxed = TlsOptions {
-        ca_file: Some(tls.pki.stranger_ca_file()),
-        allow_invalid_certificates: true,
-        ..TlsOptions::default()
+    let relaxed = {
+        let mut o = TlsOptions::default();
+        o.ca_file = Some(tls.pki.stranger_ca_file());
+        o.allow_invalid_certificates = true;
+        o
     };
     let mut conn = connect(&tls.by_ip(), relaxed)
         .await
@@ -208,9 +213,10 @@ async fn a_server_that_requires_a_client_certificate_gets_one() {
         .expect_err("no client certificate");
     assert!(err.is_network(), "{err:?}");
 
-    let with_cert = TlsOptions {
-        cert_key_file: Some(tls.pki.client_cert_key_file()),
-        ..tls.trusting()
+    let with_cert = {
+        let mut o = tls.trusting();
+        o.cert_key_file = Some(tls.pki.client_cert_key_file());
+        o
     };
     let mut conn = connect(&tls.by_name(), with_cert)
         .await

@@ -193,9 +193,10 @@ impl Heartbeats {
 }
 
 async fn client_with(uri: &str, heartbeats: &Arc<Heartbeats>) -> Client {
-    let options = TopologyOptions {
-        sdam_event_handler: Some(heartbeats.handler()),
-        ..TopologyOptions::default()
+    let options = {
+        let mut o = TopologyOptions::default();
+        o.sdam_event_handler = Some(heartbeats.handler());
+        o
     };
     Client::with_options(ConnectionString::parse(uri).unwrap(), options)
         .await

@@ -75,9 +75,10 @@ impl SrvSource for FakeDns {
 }
 
 async fn client(uri: &str, dns: &Arc<FakeDns>) -> Client {
-    let options = TopologyOptions {
-        srv_source: Some(dns.clone()),
-        ..TopologyOptions::default()
+    let options = {
+        let mut o = TopologyOptions::default();
+        o.srv_source = Some(dns.clone());
+        o
     };
     Client::with_options(ConnectionString::parse(uri).unwrap(), options)
         .await

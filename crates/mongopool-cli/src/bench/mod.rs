@@ -1,5 +1,6 @@
-//! `mongopool bench`: tasks running operations through one pool, a live line, a closing
-//! table from an HDR histogram, `--json` and `--plot`.
+//! `mongopool bench`: tasks running operations through the front door (a
+//! [`mongopool::Client`]: server selection, then a checkout from that server's pool), a
+//! live line, a closing table from an HDR histogram, `--json` and `--plot`.
 
 mod plot;
 mod progress;
@@ -10,7 +11,7 @@ mod workload;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mongopool::{MongoPool, PoolOptions};
+use mongopool::{Client, ReadPreference};
 use tokio::task::JoinSet;
 
 use crate::cli::{BenchArgs, Workload};
@@ -31,16 +32,19 @@ pub async fn run(uri: &str, args: &BenchArgs, json: bool) -> Result<(), BoxError
         (None, Some(_)) => None,
         (None, None) => Some(Duration::from_secs_f64(BenchArgs::DEFAULT_DURATION_SECS)),
     };
-    let cs = connect::resolve(uri).await?;
-    let address = cs.hosts().first().cloned().ok_or("the URI names no host")?;
-    let mut pool_options = PoolOptions::from_connection_string(&cs)?;
-    pool_options.max_pool_size = args.pool_size;
-    let pool = MongoPool::with_options(
-        address.clone(),
-        pool_options,
-        mongopool::ConnectionOptions::from_connection_string(&cs)?,
-    );
-    pool.ready();
+    // --pool-size is every server pool's maxPoolSize: it goes into the URI, last, so
+    // that it wins over the URI's own.
+    let cs = connect::resolve(&with_option(
+        uri,
+        "maxPoolSize",
+        &args.pool_size.to_string(),
+    ))
+    .await?;
+    let client = Client::with_connection_string(cs).await?;
+    let read_preference = match args.read_preference {
+        Some(mode) => ReadPreference::with_mode(mode),
+        None => client.read_preference().clone(),
+    };
     let plan = Arc::new(Plan::new(
         args.workload,
         &args.db,
@@ -49,7 +53,10 @@ pub async fn run(uri: &str, args: &BenchArgs, json: bool) -> Result<(), BoxError
     ));
     // One checkout before the clock starts: a wrong address or password is one clear
     // error, not a run full of failures.
-    plan.prepare(&mut *pool.checkout().await?).await?;
+    let mut first = client.checkout_for_write().await?;
+    let address = first.server().address().clone();
+    plan.prepare(&mut first).await?;
+    drop(first);
 
     let start = Instant::now() + warmup;
     let window = Window {
@@ -59,7 +66,13 @@ pub async fn run(uri: &str, args: &BenchArgs, json: bool) -> Result<(), BoxError
     let recorder = Arc::new(Recorder::new(window, args.tasks as usize, args.count));
     let mut tasks = JoinSet::new();
     for task in 0..args.tasks as usize {
-        tasks.spawn(run_task(task, pool.clone(), plan.clone(), recorder.clone()));
+        tasks.spawn(run_task(
+            task,
+            client.clone(),
+            read_preference.clone(),
+            plan.clone(),
+            recorder.clone(),
+        ));
     }
 
     let progress = Progress::new(
@@ -96,8 +109,12 @@ pub async fn run(uri: &str, args: &BenchArgs, json: bool) -> Result<(), BoxError
         None => done.saturating_duration_since(start),
     }
     .as_secs_f64();
-    let stats = pool.stats();
-    pool.close();
+    let stats = client
+        .topology()
+        .pool(&address)
+        .map(|pool| pool.stats())
+        .unwrap_or_default();
+    client.close().await;
 
     let operations = collector.total.len();
     let report = Report {
@@ -141,15 +158,22 @@ pub async fn run(uri: &str, args: &BenchArgs, json: bool) -> Result<(), BoxError
 /// One task: operations one after the other until the recorder says stop.
 async fn run_task(
     task: usize,
-    pool: MongoPool,
+    client: Client,
+    read_preference: ReadPreference,
     plan: Arc<Plan>,
     recorder: Arc<Recorder>,
 ) -> Result<(), BoxError> {
     let mut random = Random::new(task as u64);
     while let Some(measured) = recorder.next(Instant::now()) {
         let began = Instant::now();
-        let result = match pool.checkout().await {
-            Ok(mut conn) => plan.run_once(&mut conn, random.next()).await,
+        let operation = plan.choose(random.next());
+        let checkout = if operation.is_write() {
+            client.checkout_for_write().await
+        } else {
+            client.checkout(&read_preference).await
+        };
+        let result = match checkout {
+            Ok(mut conn) => plan.run(operation, &mut conn).await,
             Err(e) => Err(e.into()),
         };
         let failed = result.is_err();
@@ -168,6 +192,18 @@ fn workload_name(w: Workload) -> &'static str {
         Workload::FindById => "find-by-id",
         Workload::Insert => "insert",
         Workload::Mixed => "mixed",
+    }
+}
+
+/// `uri` with `key=value` added as its last option.
+fn with_option(uri: &str, key: &str, value: &str) -> String {
+    let scheme_end = uri.find("://").map_or(0, |i| i + 3);
+    if uri.contains('?') {
+        format!("{uri}&{key}={value}")
+    } else if uri[scheme_end..].contains('/') {
+        format!("{uri}?{key}={value}")
+    } else {
+        format!("{uri}/?{key}={value}")
     }
 }
 

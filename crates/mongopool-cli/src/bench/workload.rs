@@ -2,7 +2,7 @@
 
 use bson::oid::ObjectId;
 use bson::{rawdoc, RawDocumentBuf};
-use mongopool::{CommandOptions, Connection};
+use mongopool::{ClientConnection, CommandOptions};
 
 use crate::cli::Workload;
 use crate::BoxError;
@@ -43,7 +43,7 @@ impl Plan {
     }
 
     /// Empties the collection, and fills it for the workloads that find.
-    pub async fn prepare(&self, conn: &mut Connection) -> Result<(), BoxError> {
+    pub async fn prepare(&self, conn: &mut ClientConnection) -> Result<(), BoxError> {
         if self.workload == Workload::Ping {
             return Ok(());
         }
@@ -78,13 +78,10 @@ impl Plan {
         Ok(())
     }
 
-    /// Runs one operation; `random` is a fresh random number.
-    pub async fn run_once(&self, conn: &mut Connection, random: u64) -> Result<(), BoxError> {
+    /// The next operation; `random` is a fresh random number.
+    pub fn choose(&self, random: u64) -> Operation {
         let find = match self.workload {
-            Workload::Ping => {
-                conn.command("admin", &self.ping, &self.options).await?;
-                return Ok(());
-            }
+            Workload::Ping => return Operation::Ping,
             Workload::FindById => true,
             Workload::Insert => false,
             Workload::Mixed => random % 100 < MIXED_FINDS_PER_100,
@@ -92,40 +89,76 @@ impl Plan {
         // A different part of the random number than the mixed choice above.
         let id = (random >> 8) % u64::from(self.documents);
         if find {
-            let reply = conn
-                .command(
-                    &self.db,
-                    &rawdoc! {
-                        "find": self.collection.as_str(),
-                        "filter": { "_id": id as i64 },
-                        "limit": 1_i32,
-                        "singleBatch": true,
-                    },
-                    &self.options,
-                )
-                .await?;
-            let found = reply
-                .get_document("cursor")
-                .and_then(|c| c.get_array("firstBatch"))
-                .map(|batch| batch.into_iter().count())
-                .map_err(|e| format!("the find reply has no cursor.firstBatch: {e}"))?;
-            if found != 1 {
-                return Err(format!("find of _id {id} returned {found} documents").into());
-            }
+            Operation::Find(id)
         } else {
-            let reply = conn
-                .command(
-                    &self.db,
-                    &rawdoc! {
-                        "insert": self.collection.as_str(),
-                        "documents": [small_document(ObjectId::new().into(), id as u32)],
-                    },
-                    &self.options,
-                )
-                .await?;
-            check_inserted(&reply, 1)?;
+            Operation::Insert(id)
+        }
+    }
+
+    /// Runs `operation` on `conn` (with the read preference filled in for its server;
+    /// errors are reported to the topology).
+    pub async fn run(
+        &self,
+        operation: Operation,
+        conn: &mut ClientConnection,
+    ) -> Result<(), BoxError> {
+        match operation {
+            Operation::Ping => {
+                conn.run_command("admin", &self.ping).await?;
+            }
+            Operation::Find(id) => {
+                let reply = conn
+                    .run_command(
+                        &self.db,
+                        &rawdoc! {
+                            "find": self.collection.as_str(),
+                            "filter": { "_id": id as i64 },
+                            "limit": 1_i32,
+                            "singleBatch": true,
+                        },
+                    )
+                    .await?;
+                let found = reply
+                    .get_document("cursor")
+                    .and_then(|c| c.get_array("firstBatch"))
+                    .map(|batch| batch.into_iter().count())
+                    .map_err(|e| format!("the find reply has no cursor.firstBatch: {e}"))?;
+                if found != 1 {
+                    return Err(format!("find of _id {id} returned {found} documents").into());
+                }
+            }
+            Operation::Insert(id) => {
+                let reply = conn
+                    .run_command(
+                        &self.db,
+                        &rawdoc! {
+                            "insert": self.collection.as_str(),
+                            "documents": [small_document(ObjectId::new().into(), id as u32)],
+                        },
+                    )
+                    .await?;
+                check_inserted(&reply, 1)?;
+            }
         }
         Ok(())
+    }
+}
+
+/// One operation of a workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `ping` on `admin`.
+    Ping,
+    /// A find by `_id`.
+    Find(u64),
+    /// An insert of a small document (`n` in it).
+    Insert(u64),
+}
+
+impl Operation {
+    /// Whether it goes to a server that takes writes.
+    pub fn is_write(self) -> bool {
+        matches!(self, Operation::Insert(_))
     }
 }
 

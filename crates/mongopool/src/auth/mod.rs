@@ -128,6 +128,17 @@ impl HandshakeAuth {
         };
         let answer = conn.hello().speculative_authenticate.clone();
         let mechanism = resolve_mechanism(cred, conn)?;
+        let span = auth_span(&mechanism, cred, answer.is_some());
+        crate::spans::run_in(span, self.log_in(conn, cred, mechanism, answer)).await
+    }
+
+    async fn log_in(
+        self,
+        conn: &mut Connection,
+        cred: &Credential,
+        mechanism: AuthMechanism,
+        answer: Option<bson::RawDocumentBuf>,
+    ) -> Result<()> {
         match (self.speculative, answer) {
             (Some(Speculative::Scram(start)), Some(answer))
                 if mechanism == scram_auth_mechanism(start.first.mechanism()) =>
@@ -231,7 +242,8 @@ impl Connection {
             Some(mechanism) => mechanism,
             None => self.negotiate_mechanism(credential).await?,
         };
-        run_mechanism(self, credential, &mechanism).await?;
+        let span = auth_span(&mechanism, credential, false);
+        crate::spans::run_in(span, run_mechanism(self, credential, &mechanism)).await?;
         self.authset_mut()
             .insert(credential.resolved_source().to_owned(), credential.clone());
         Ok(())
@@ -325,4 +337,23 @@ impl Connection {
     fn authset_get(&self, source: &str) -> Option<&Credential> {
         self.authset().get(source)
     }
+}
+
+/// The span of one login: the mechanism and the source database, never the user
+/// name, the password or any of the conversation.
+fn auth_span(
+    mechanism: &AuthMechanism,
+    credential: &Credential,
+    speculative: bool,
+) -> tracing::Span {
+    tracing::info_span!(
+        target: crate::spans::TARGET,
+        "authenticate",
+        mechanism = mechanism.name(),
+        source = credential.resolved_source(),
+        speculative,
+        durationMS = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+        failure = tracing::field::Empty,
+    )
 }

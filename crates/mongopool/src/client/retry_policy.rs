@@ -149,7 +149,7 @@ impl<'a> RetryState<'a> {
             let base = error
                 .base_backoff_ms()
                 .map_or(BASE_BACKOFF, Duration::from_millis);
-            backoff(base, self.attempt, rng.gen::<f64>())
+            backoff(base, self.attempt, rng.random::<f64>())
         } else {
             Duration::ZERO
         };

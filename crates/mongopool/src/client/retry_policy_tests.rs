@@ -183,7 +183,7 @@ fn the_servers_base_backoff_replaces_the_default() {
     let delay = delay_of(&state.on_error(&e, None, false, &mut rng()));
     // jitter * 1000 ms * 2: far above the default's 200 ms bound for most draws; the
     // seed is fixed, so the draw is too.
-    let jitter = rand::Rng::gen::<f64>(&mut rng());
+    let jitter = rand::Rng::random::<f64>(&mut rng());
     assert_eq!(delay, Duration::from_millis(2000).mul_f64(jitter));
 }
 

@@ -4,23 +4,19 @@
 
 use rand::RngCore;
 
-/// Draws from [`rand::thread_rng`] on each call.
+/// Draws from [`rand::rng`] on each call.
 pub(crate) struct ThreadJitter;
 
 impl RngCore for ThreadJitter {
     fn next_u32(&mut self) -> u32 {
-        rand::thread_rng().next_u32()
+        rand::rng().next_u32()
     }
 
     fn next_u64(&mut self) -> u64 {
-        rand::thread_rng().next_u64()
+        rand::rng().next_u64()
     }
 
     fn fill_bytes(&mut self, dest: &mut [u8]) {
-        rand::thread_rng().fill_bytes(dest)
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
-        rand::thread_rng().try_fill_bytes(dest)
+        rand::rng().fill_bytes(dest)
     }
 }

@@ -4,6 +4,7 @@ use bson::raw::cstr;
 use bson::{RawDocument, RawDocumentBuf};
 use mongopool_wire::{Decoded, Message, MsgFlags, OpCode, OpQuery, QueryFlags, HEADER_LEN};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use super::request_reply::ReplyHeader;
 use super::{Admission, Broken, CommandFrame, Connection};
@@ -13,6 +14,7 @@ use crate::reply_check::{check_command_reply, check_write_reply, AllowableError}
 
 /// How to run one command (the seed's `command` keyword arguments).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CommandOptions {
     /// Allow a secondary to answer: sets the SlaveOk bit on OP_QUERY, and asks for
     /// `primaryPreferred` on OP_MSG to a non-mongos. Defaults to false.
@@ -34,6 +36,20 @@ impl Default for CommandOptions {
             check: true,
             allowable_errors: Vec::new(),
         }
+    }
+}
+
+crate::option_builder::option_builder! {
+    /// Builds [`CommandOptions`] from the defaults.
+    CommandOptionsBuilder for CommandOptions {
+        /// Sets [`CommandOptions::secondary_ok`].
+        secondary_ok: bool,
+        /// Sets [`CommandOptions::read_preference`].
+        read_preference: ReadPreference,
+        /// Sets [`CommandOptions::check`].
+        check: bool,
+        /// Sets [`CommandOptions::allowable_errors`].
+        allowable_errors: Vec<AllowableError>,
     }
 }
 
@@ -200,6 +216,25 @@ impl Connection {
             let message = self.op_query_command(db, spec, options);
             self.io.encode_message(&message, compressor, &limits)?
         };
+        let span = self.command_span(db, spec, request_id);
+        if !span.is_disabled() {
+            let started = std::time::Instant::now();
+            let result = self
+                .round_trip_command(request_id, flags)
+                .instrument(span.clone())
+                .await;
+            self.finish_command_span(&span, started, &result);
+            return result;
+        }
+        self.round_trip_command(request_id, flags).await
+    }
+
+    /// Sends the encoded command and, unless it has moreToCome, reads its reply.
+    async fn round_trip_command(
+        &mut self,
+        request_id: i32,
+        flags: MsgFlags,
+    ) -> Result<ReplyHeader> {
         let io = &mut self.io;
         self.life
             .guarded(async {
@@ -222,6 +257,69 @@ impl Connection {
                 Ok(reply)
             })
             .await
+    }
+
+    /// The span of one command: the spec's fields, never the body.
+    fn command_span(&self, db: &str, spec: &RawDocument, request_id: i32) -> tracing::Span {
+        let span = tracing::debug_span!(
+            target: crate::spans::TARGET,
+            "command",
+            commandName = tracing::field::Empty,
+            databaseName = db,
+            requestId = request_id,
+            driverConnectionId = self.id,
+            serverConnectionId = self.hello.connection_id,
+            serverHost = tracing::field::Empty,
+            serverPort = tracing::field::Empty,
+            durationMS = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            failure = tracing::field::Empty,
+        );
+        if !span.is_disabled() {
+            let (host, port) = crate::spans::host_port(&self.address);
+            span.record("commandName", command_name(spec));
+            span.record("serverHost", host.as_str());
+            span.record("serverPort", port);
+        }
+        span
+    }
+
+    /// Records how a command went: `ok: 0` is a failure too (with its code, not its
+    /// message, which may quote the command).
+    fn finish_command_span(
+        &self,
+        span: &tracing::Span,
+        started: std::time::Instant,
+        result: &Result<ReplyHeader>,
+    ) {
+        match result {
+            Err(e) => crate::spans::finish(span, started, Some(e)),
+            Ok(header) if header.response_to == 0 => crate::spans::finish(span, started, None),
+            Ok(_) => {
+                let reply = self.io.reply_document();
+                let ok = match reply.get("ok") {
+                    Ok(Some(bson::RawBsonRef::Double(v))) => v == 1.0,
+                    Ok(Some(bson::RawBsonRef::Int32(v))) => v == 1,
+                    Ok(Some(bson::RawBsonRef::Int64(v))) => v == 1,
+                    Ok(Some(bson::RawBsonRef::Boolean(v))) => v,
+                    _ => false,
+                };
+                crate::spans::finish(span, started, None);
+                if !ok {
+                    let code = reply.get_i32("code").ok();
+                    let name = reply.get_str("codeName").ok();
+                    span.record("outcome", "failed");
+                    span.record(
+                        "failure",
+                        tracing::field::display(format_args!(
+                            "ok: 0, code {}{}",
+                            code.unwrap_or(0),
+                            name.map(|n| format!(" ({n})")).unwrap_or_default()
+                        )),
+                    );
+                }
+            }
+        }
     }
 
     /// `$readPreference` of an OP_MSG command, where a mongos or a secondary needs one.

@@ -33,11 +33,11 @@ use crate::error::{Error, Result};
 use crate::hello_reply::HelloReply;
 use crate::interrupt::InterruptSignal;
 
-pub use command::CommandOptions;
+pub use command::{CommandOptions, CommandOptionsBuilder};
 pub use legacy_write::LegacyWriteResult;
 pub use lifecycle::Broken;
 use lifecycle::Lifecycle;
-pub use options::ConnectionOptions;
+pub use options::{ConnectionOptions, ConnectionOptionsBuilder};
 pub use request_reply::next_request_id;
 pub(crate) use request_reply::{CommandFrame, MessageStream};
 

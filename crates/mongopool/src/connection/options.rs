@@ -18,6 +18,7 @@ use crate::tls::{TlsConfig, TlsOptions};
 /// Everything needed to open and log in a connection. Built once (for a pool: once
 /// for all its connections) with [`ConnectionOptions::builder`]; cheap to clone.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ConnectionOptions {
     pub(crate) connect: ConnectOptions,
     pub(crate) metadata: Arc<RawDocumentBuf>,

@@ -284,6 +284,31 @@ impl<C: Connector> Drop for Handoff<'_, C> {
 
 impl<C: Connector> PoolInner<C> {
     pub(crate) async fn checkout(self: &Arc<Self>) -> Result<PooledConnection<C::Connection>> {
+        let span = tracing::debug_span!(
+            target: crate::spans::TARGET,
+            "checkout",
+            serverHost = tracing::field::Empty,
+            serverPort = tracing::field::Empty,
+            driverConnectionId = tracing::field::Empty,
+            durationMS = tracing::field::Empty,
+            outcome = tracing::field::Empty,
+            failure = tracing::field::Empty,
+        );
+        if span.is_disabled() {
+            return self.checkout_in_span().await;
+        }
+        let (host, port) = crate::spans::host_port(&self.address);
+        span.record("serverHost", host.as_str());
+        span.record("serverPort", port);
+        let checkout = async {
+            let conn = self.checkout_in_span().await?;
+            tracing::Span::current().record("driverConnectionId", conn.id());
+            Ok(conn)
+        };
+        crate::spans::run_in(span, checkout).await
+    }
+
+    async fn checkout_in_span(self: &Arc<Self>) -> Result<PooledConnection<C::Connection>> {
         self.ensure_maintenance();
         let started = self.events.enabled().then(Instant::now);
         self.events.emit(|address| {

@@ -56,7 +56,9 @@ pub(crate) fn spawn<C: Connector>(
     new: NewConnection,
     purpose: Purpose<C::Connection>,
 ) {
-    super::model_hooks::spawn(async move {
+    // The connect span is a child of the checkout (or maintenance) that asked for it.
+    let parent = tracing::Span::current();
+    let task = async move {
         let ctx = ConnectContext {
             address: inner.address.clone(),
             id: new.meta.id,
@@ -71,7 +73,12 @@ pub(crate) fn spawn<C: Connector>(
         if let Some((new, purpose)) = settle.pending.take() {
             finish(&settle.inner, new, result, purpose, true);
         }
-    });
+    };
+    if parent.is_disabled() {
+        super::model_hooks::spawn(task);
+    } else {
+        super::model_hooks::spawn(tracing::Instrument::instrument(task, parent));
+    }
 }
 
 /// The error of a checkout whose connection a clear interrupted.

@@ -15,6 +15,7 @@ use crate::credential::Redacted;
 /// `TlsOptions` holds paths and at most the password of the client key, never key
 /// material; its `Debug` output redacts the password, so it is safe to log.
 #[derive(Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TlsOptions {
     /// A PEM file of the certificate authorities to trust (`tlsCAFile`). When `None`, the
     /// system's root certificates are used. Defaults to `None`.
@@ -45,6 +46,22 @@ pub struct TlsOptions {
     /// Verify the server's certificate chain but not that it was issued for the host
     /// being connected to (`tlsAllowInvalidHostnames`). Defaults to `false`.
     pub allow_invalid_hostnames: bool,
+}
+
+crate::option_builder::option_builder! {
+    /// Builds [`TlsOptions`] from the defaults.
+    TlsOptionsBuilder for TlsOptions {
+        /// Sets [`TlsOptions::ca_file`].
+        ca_file: Option<PathBuf>,
+        /// Sets [`TlsOptions::cert_key_file`].
+        cert_key_file: Option<PathBuf>,
+        /// Sets [`TlsOptions::cert_key_file_password`].
+        cert_key_file_password: Option<String>,
+        /// Sets [`TlsOptions::allow_invalid_certificates`].
+        allow_invalid_certificates: bool,
+        /// Sets [`TlsOptions::allow_invalid_hostnames`].
+        allow_invalid_hostnames: bool,
+    }
 }
 
 impl fmt::Debug for TlsOptions {

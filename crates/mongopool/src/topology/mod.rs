@@ -51,4 +51,6 @@ mod topology;
 
 pub use srv_poller::SrvSource;
 pub use stats::{ServerStats, TopologyStats};
-pub use topology::{SelectedServer, Topology, TopologyOptions, TopologyWatch};
+pub use topology::{
+    SelectedServer, Topology, TopologyOptions, TopologyOptionsBuilder, TopologyWatch,
+};

@@ -27,6 +27,7 @@ use crate::pool::PoolOptions;
 
 /// What a topology is opened with besides its settings and its pools' options.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct TopologyOptions {
     /// Receives SDAM events (heartbeats included). Called synchronously while the
     /// topology is updated: keep it quick, and do not close the topology from it.
@@ -39,6 +40,18 @@ pub struct TopologyOptions {
     /// e.g. `mongopool::metrics::PoolMetrics` (`metrics` feature). Set, it takes
     /// the place of the pools' own [`PoolOptions::event_handler`]. Defaults to none.
     pub pool_event_handler: Option<Arc<dyn crate::events::CmapEventHandler>>,
+}
+
+crate::option_builder::option_builder! {
+    /// Builds [`TopologyOptions`] from the defaults.
+    TopologyOptionsBuilder for TopologyOptions {
+        /// Sets [`TopologyOptions::sdam_event_handler`].
+        sdam_event_handler: Option<Arc<dyn SdamEventHandler>>,
+        /// Sets [`TopologyOptions::srv_source`].
+        srv_source: Option<Arc<dyn SrvSource>>,
+        /// Sets [`TopologyOptions::pool_event_handler`].
+        pool_event_handler: Option<Arc<dyn crate::events::CmapEventHandler>>,
+    }
 }
 
 impl std::fmt::Debug for TopologyOptions {

@@ -130,15 +130,17 @@ async fn tls_pair() -> (Stream, mpsc::UnboundedSender<Action>) {
             tls.flush().await.unwrap();
         }
     });
-    let options = ConnectOptions {
-        tls: Some(
-            TlsConfig::new(&TlsOptions {
-                ca_file: Some(files.ca_file.clone()),
-                ..TlsOptions::default()
+    let options = {
+        let mut o = ConnectOptions::default();
+        o.tls = Some(
+            TlsConfig::new(&{
+                let mut o = TlsOptions::default();
+                o.ca_file = Some(files.ca_file.clone());
+                o
             })
             .unwrap(),
-        ),
-        ..ConnectOptions::default()
+        );
+        o
     };
     let stream = connect(&ServerAddress::tcp("localhost", port), &options)
         .await

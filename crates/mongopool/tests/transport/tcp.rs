@@ -137,9 +137,10 @@ async fn a_refused_name_lists_the_addresses_tried() {
 
 #[tokio::test]
 async fn an_unresolvable_name_fails_at_resolution() {
-    let options = ConnectOptions {
-        connect_timeout: Some(Duration::from_secs(3)),
-        ..ConnectOptions::default()
+    let options = {
+        let mut o = ConnectOptions::default();
+        o.connect_timeout = Some(Duration::from_secs(3));
+        o
     };
     let err = connect(&ServerAddress::tcp("nonexistent.invalid", 27017), &options)
         .await
@@ -177,9 +178,10 @@ async fn a_connect_that_gets_no_answer_times_out() {
     assert!(hung, "the accept queue never filled");
 
     tokio::time::pause();
-    let options = ConnectOptions {
-        connect_timeout: Some(Duration::from_secs(7)),
-        ..ConnectOptions::default()
+    let options = {
+        let mut o = ConnectOptions::default();
+        o.connect_timeout = Some(Duration::from_secs(7));
+        o
     };
     let started = tokio::time::Instant::now();
     let err = connect(&ServerAddress::tcp("127.0.0.1", target.port()), &options)

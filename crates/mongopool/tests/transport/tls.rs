@@ -10,9 +10,10 @@ use tokio::net::TcpListener;
 use crate::pki::{serve_one, server_config, Authority, ClientFiles, Leaf};
 
 fn with_tls(tls: TlsOptions) -> ConnectOptions {
-    ConnectOptions {
-        tls: Some(TlsConfig::new(&tls).unwrap()),
-        ..ConnectOptions::default()
+    {
+        let mut o = ConnectOptions::default();
+        o.tls = Some(TlsConfig::new(&tls).unwrap());
+        o
     }
 }
 
@@ -58,9 +59,10 @@ impl Setup {
     }
 
     fn trusting(&self) -> TlsOptions {
-        TlsOptions {
-            ca_file: Some(self.files.ca_file.clone()),
-            ..TlsOptions::default()
+        {
+            let mut o = TlsOptions::default();
+            o.ca_file = Some(self.files.ca_file.clone());
+            o
         }
     }
 }
@@ -70,9 +72,10 @@ async fn connects_with_a_client_certificate() {
     let setup = Setup::new();
     let server = Leaf::server(&setup.ca, &["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
-    let tls = TlsOptions {
-        cert_key_file: Some(setup.files.cert_key_file.clone()),
-        ..setup.trusting()
+    let tls = {
+        let mut o = setup.trusting();
+        o.cert_key_file = Some(setup.files.cert_key_file.clone());
+        o
     };
     let mut stream = connect(&ServerAddress::tcp("localhost", port), &with_tls(tls))
         .await
@@ -152,9 +155,10 @@ async fn allow_invalid_hostnames_accepts_a_mismatch() {
     let setup = Setup::new();
     let server = Leaf::server(&setup.ca, &["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
-    let tls = TlsOptions {
-        allow_invalid_hostnames: true,
-        ..setup.trusting()
+    let tls = {
+        let mut o = setup.trusting();
+        o.allow_invalid_hostnames = true;
+        o
     };
     let mut stream = connect(&ServerAddress::tcp("127.0.0.1", port), &with_tls(tls))
         .await
@@ -168,9 +172,10 @@ async fn allow_invalid_hostnames_still_rejects_an_unknown_authority() {
     let setup = Setup::new();
     let server = Leaf::server(&setup.stranger, &["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
-    let tls = TlsOptions {
-        allow_invalid_hostnames: true,
-        ..setup.trusting()
+    let tls = {
+        let mut o = setup.trusting();
+        o.allow_invalid_hostnames = true;
+        o
     };
     let err = connect(&ServerAddress::tcp("127.0.0.1", port), &with_tls(tls))
         .await
@@ -184,9 +189,10 @@ async fn allow_invalid_certificates_accepts_an_unknown_authority() {
     let setup = Setup::new();
     let server = Leaf::server(&setup.stranger, &["elsewhere.example"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
-    let tls = TlsOptions {
-        allow_invalid_certificates: true,
-        ..setup.trusting()
+    let tls = {
+        let mut o = setup.trusting();
+        o.allow_invalid_certificates = true;
+        o
     };
     let mut stream = connect(&ServerAddress::tcp("127.0.0.1", port), &with_tls(tls))
         .await
@@ -206,12 +212,14 @@ async fn a_handshake_that_never_completes_times_out() {
         tcp.read_to_end(&mut sink).await.unwrap();
         sink.len()
     });
-    let options = ConnectOptions {
-        connect_timeout: Some(Duration::from_secs(3)),
-        ..with_tls(TlsOptions {
-            allow_invalid_certificates: true,
-            ..TlsOptions::default()
-        })
+    let options = {
+        let mut o = with_tls({
+            let mut o = TlsOptions::default();
+            o.allow_invalid_certificates = true;
+            o
+        });
+        o.connect_timeout = Some(Duration::from_secs(3));
+        o
     };
     let started = tokio::time::Instant::now();
     let err = connect(&ServerAddress::tcp("127.0.0.1", port), &options)

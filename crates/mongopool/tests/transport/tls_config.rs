@@ -17,10 +17,11 @@ fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
 fn refused_cert_key_file(contents: &str, expected: &str) {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "client.pem", contents);
-    let err = TlsConfig::new(&TlsOptions {
-        cert_key_file: Some(path.clone()),
-        allow_invalid_certificates: true,
-        ..TlsOptions::default()
+    let err = TlsConfig::new(&{
+        let mut o = TlsOptions::default();
+        o.cert_key_file = Some(path.clone());
+        o.allow_invalid_certificates = true;
+        o
     })
     .unwrap_err();
     assert!(err.is_configuration(), "{err:?}");
@@ -33,9 +34,10 @@ fn refused_cert_key_file(contents: &str, expected: &str) {
 fn a_missing_ca_file_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("absent.pem");
-    let err = TlsConfig::new(&TlsOptions {
-        ca_file: Some(path.clone()),
-        ..TlsOptions::default()
+    let err = TlsConfig::new(&{
+        let mut o = TlsOptions::default();
+        o.ca_file = Some(path.clone());
+        o
     })
     .unwrap_err();
     assert!(err.is_configuration(), "{err:?}");
@@ -53,9 +55,10 @@ fn a_ca_file_without_a_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let key_only = Authority::new("ca").key.serialize_pem();
     let path = write(dir.path(), "ca.pem", &key_only);
-    let err = TlsConfig::new(&TlsOptions {
-        ca_file: Some(path.clone()),
-        ..TlsOptions::default()
+    let err = TlsConfig::new(&{
+        let mut o = TlsOptions::default();
+        o.ca_file = Some(path.clone());
+        o
     })
     .unwrap_err();
     assert!(err.is_configuration(), "{err:?}");
@@ -71,9 +74,10 @@ fn broken_pem_is_refused() {
         "ca.pem",
         "-----BEGIN CERTIFICATE-----\n!!!not base64!!!\n-----END CERTIFICATE-----\n",
     );
-    let err = TlsConfig::new(&TlsOptions {
-        ca_file: Some(path),
-        ..TlsOptions::default()
+    let err = TlsConfig::new(&{
+        let mut o = TlsOptions::default();
+        o.ca_file = Some(path);
+        o
     })
     .unwrap_err();
     assert!(err.is_configuration(), "{err:?}");
@@ -127,10 +131,11 @@ fn a_good_config_is_shared_and_debug_shows_no_key() {
     let ca = Authority::new("ca");
     let client = Leaf::client(&ca);
     let dir = tempfile::tempdir().unwrap();
-    let options = TlsOptions {
-        ca_file: Some(write(dir.path(), "ca.pem", &ca.cert.pem())),
-        cert_key_file: Some(write(dir.path(), "client.pem", &client.cert_key_pem())),
-        ..TlsOptions::default()
+    let options = {
+        let mut o = TlsOptions::default();
+        o.ca_file = Some(write(dir.path(), "ca.pem", &ca.cert.pem()));
+        o.cert_key_file = Some(write(dir.path(), "client.pem", &client.cert_key_pem()));
+        o
     };
     let config = TlsConfig::new(&options).unwrap();
     assert_eq!(config.options(), &options);

@@ -48,15 +48,17 @@ async fn tls_over_a_unix_socket_is_refused() {
     let address = ServerAddress::Unix {
         path: "/tmp/never-used.sock".into(),
     };
-    let options = ConnectOptions {
-        tls: Some(
-            TlsConfig::new(&TlsOptions {
-                allow_invalid_certificates: true,
-                ..TlsOptions::default()
+    let options = {
+        let mut o = ConnectOptions::default();
+        o.tls = Some(
+            TlsConfig::new(&{
+                let mut o = TlsOptions::default();
+                o.allow_invalid_certificates = true;
+                o
             })
             .unwrap(),
-        ),
-        ..ConnectOptions::default()
+        );
+        o
     };
     let err = connect(&address, &options).await.unwrap_err();
     assert!(err.is_configuration(), "{err:?}");
