@@ -32,7 +32,10 @@
 //! [`MongoPool`] (one CMAP pool to one server, driven by its owner: like every CMAP pool
 //! it starts paused until a server monitor marks it ready).
 //!
-//! The API grew from PyMongo 3.0's `pymongo.pool` (`SocketInfo` and `Pool`).
+//! The API grew from PyMongo 3.0's `pymongo.pool` (`SocketInfo` and `Pool`). Where these
+//! docs say "PyMongo's `name`", they mean that name in PyMongo 3.0 (`pymongo.pool` and
+//! the helpers it calls). "Seed" elsewhere means what the SDAM specs mean: a host of
+//! the URI that discovery starts from.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -77,6 +80,9 @@ pub use events::{CmapEvent, CmapEventHandler};
 pub use hello_reply::HelloReply;
 pub use interrupt::InterruptSignal;
 pub use mongo_pool::{MongoConnector, MongoPool};
+/// A wire protocol compressor (snappy, zlib, zstd): what `compressors` in a URI names,
+/// what [`ConnectionOptions`] offers and what a [`Connection`] negotiated.
+pub use mongopool_wire::Compressor;
 pub use pool::{
     ConnectContext, Connector, Pool, PoolOptions, PoolStats, Poolable, PooledConnection,
 };

@@ -20,12 +20,16 @@
 //! info, invalid credentials, ...) fail with [`crate::ErrorKind::Configuration`].
 //! Neither errors nor warnings nor `Debug` output ever contain a password.
 
-mod option_types;
-mod option_values;
-mod options;
+mod acknowledgment;
+mod monitoring_mode;
+mod option_parser;
+mod option_table;
+mod socks5_proxy;
 mod split;
 mod srv;
+mod uri_options;
 mod validate;
+mod value_parsers;
 mod warning;
 
 #[cfg(feature = "dns-srv")]
@@ -36,16 +40,16 @@ use std::str::FromStr;
 
 use bson::Bson;
 
+pub use self::acknowledgment::Acknowledgment;
 #[cfg(feature = "dns-srv")]
 pub use self::dns::SrvResolver;
-pub use self::option_types::{
-    Acknowledgment, Compressor, Proxy, ServerMonitoringMode, DEFAULT_PROXY_PORT,
-};
-pub use self::options::UriOptions;
+pub use self::monitoring_mode::ServerMonitoringMode;
+pub use self::socks5_proxy::{Proxy, DEFAULT_PROXY_PORT};
 pub use self::srv::{check_srv_target, srv_query_name, SrvLookup, DEFAULT_SRV_SERVICE_NAME};
+pub use self::uri_options::UriOptions;
 pub use self::warning::Warning;
 
-use self::option_values::{OptionParser, ParsedOptions};
+use self::option_parser::{OptionParser, ParsedOptions};
 use self::split::{RawParts, UserInfo};
 use crate::address::ServerAddress;
 use crate::credential::{AuthMechanism, Credential, DEFAULT_GSSAPI_SERVICE_NAME};
