@@ -3,7 +3,7 @@
 //! own send / receive keep it safe: a future dropped between the two leaves it
 //! unusable, and its pool closes it.
 
-use mongopool::connection::next_request_id;
+use mongopool::next_request_id;
 use mongopool::{Connection, Error, MongoPool, PooledConnection};
 use mongopool_wire::{Message, MsgFlags, OpMsg};
 

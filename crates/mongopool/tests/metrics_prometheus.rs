@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
-use mongopool::metrics::PoolMetrics;
+use mongopool::PoolMetrics;
 use mongopool::{bson, CommandOptions, ConnectionOptions, MongoPool, PoolOptions, ServerAddress};
 use mongopool_testkit::TestServer;
 

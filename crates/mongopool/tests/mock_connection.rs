@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use bson::{doc, rawdoc, Document};
-use mongopool::connection::Broken;
+use mongopool::Broken;
 use mongopool::{CommandOptions, ConnectionOptions, ErrorKind};
 use mongopool_testkit::mock::{
     Action, Behavior, ClosedBy, MockServer, Reply, ResponseTo, ScramMechanism, ScramServer,

@@ -10,7 +10,7 @@ mod mock_support;
 use std::time::Duration;
 
 use bson::{doc, rawdoc};
-use mongopool::connection::Broken;
+use mongopool::Broken;
 use mongopool::{CommandOptions, ConnectionOptions};
 use mongopool_testkit::mock::{
     Action, Behavior, ClosedBy, ConnectionEvent, MockServer, Reply, ResponseTo,

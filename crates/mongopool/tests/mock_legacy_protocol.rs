@@ -329,7 +329,7 @@ async fn commands_to_a_wire_5_server_go_as_op_query_with_slave_ok_when_asked() {
 async fn send_message_then_receive_message_reads_the_reply() {
     let server = MockServer::start(Behavior::legacy(5)).await.unwrap();
     let mut conn = connect(&server).await;
-    let request_id = mongopool::connection::next_request_id();
+    let request_id = mongopool::next_request_id();
     let mut bytes = Vec::new();
     Message::Query(mongopool_wire::OpQuery::command(
         "test",

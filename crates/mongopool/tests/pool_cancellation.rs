@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mongopool::events::{CheckoutFailedReason, CmapEvent};
-use mongopool::pool::{Pool, PoolStats};
+use mongopool::{Pool, PoolStats};
 use support::test_connector::{address, options_with, Script, TestConnector};
 use support::Recorder;
 use tokio::time::{sleep, timeout};

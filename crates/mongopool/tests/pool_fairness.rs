@@ -6,7 +6,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::pool::Pool;
+use mongopool::Pool;
 use support::test_connector::{address, options_with, Script, TestConnector};
 use support::Recorder;
 use tokio::time::{sleep, Instant};

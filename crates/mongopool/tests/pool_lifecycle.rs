@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use mongopool::events::CmapEventHandler;
 use mongopool::events::{CheckoutFailedReason, CmapEvent, ConnectionClosedReason};
-use mongopool::pool::{Pool, PoolOptions};
-use mongopool::CmapEventHandler;
+use mongopool::{Pool, PoolOptions};
 use support::test_connector::{address, options_with, Script, TestConnector};
 use support::Recorder;
 use tokio::time::{sleep, timeout};

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use mongopool::events::{CmapEvent, ConnectionClosedReason};
-use mongopool::pool::{Pool, PoolOptions};
 use mongopool::CheckoutPurpose;
 use mongopool::{CommandOptions, ConnectionOptions, ErrorKind, MongoPool};
+use mongopool::{Pool, PoolOptions};
 use mongopool_testkit::mock::{Behavior, MockServer};
 use support::test_connector::{address, options_with, Script, TestConnector};
 use support::Recorder;
@@ -111,7 +111,7 @@ async fn clearing_one_service_leaves_the_others_connections_alone() {
 async fn futures_all(
     pool: &Pool<TestConnector>,
     n: usize,
-) -> Vec<mongopool::pool::PooledConnection<support::test_connector::TestConnection>> {
+) -> Vec<mongopool::PooledConnection<support::test_connector::TestConnection>> {
     let mut held = Vec::with_capacity(n);
     for _ in 0..n {
         held.push(

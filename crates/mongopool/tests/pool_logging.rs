@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::pool::{Pool, PoolOptions};
+use mongopool::{Pool, PoolOptions};
 use support::test_connector::{Script, TestConnector};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};

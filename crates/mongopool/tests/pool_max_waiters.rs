@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mongopool::events::{CheckoutFailedReason, CmapEvent};
-use mongopool::pool::Pool;
 use mongopool::ErrorKind;
+use mongopool::Pool;
 use support::test_connector::{address, options_with, Script, TestConnector};
 use support::Recorder;
 use tokio::time::sleep;

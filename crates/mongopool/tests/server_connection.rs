@@ -6,9 +6,9 @@
 mod server_support;
 
 use bson::rawdoc;
-use mongopool::error::ErrorKind;
-use mongopool::reply_check::AllowableError;
+use mongopool::AllowableError;
 use mongopool::CommandOptions;
+use mongopool::ErrorKind;
 use mongopool_testkit::TestServer;
 use mongopool_wire::{DocumentSequence, Message, OpMsg};
 use serde::Deserialize;
@@ -252,7 +252,7 @@ async fn command_as_reads_the_reply_into_a_struct() {
 async fn write_command_reports_a_duplicate_key_at_its_index() {
     let server = SERVER.get();
     let mut conn = connect(&server).await;
-    let request_id = mongopool::connection::next_request_id();
+    let request_id = mongopool::next_request_id();
     let insert = OpMsg::new(rawdoc! {
         "insert": "duplicates",
         "ordered": true,

@@ -6,8 +6,8 @@ mod server_support;
 use std::time::{Duration, Instant};
 
 use bson::rawdoc;
-use mongopool::connection::Broken;
-use mongopool::error::ErrorKind;
+use mongopool::Broken;
+use mongopool::ErrorKind;
 use mongopool::{CommandOptions, Connection, ConnectionOptions, ConnectionString};
 use mongopool_testkit::TestServer;
 

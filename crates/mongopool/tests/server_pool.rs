@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bson::{doc, rawdoc, Document};
-use mongopool::connection::Broken;
-use mongopool::pool::PoolOptions;
+use mongopool::Broken;
+use mongopool::PoolOptions;
 use mongopool::{CommandOptions, ConnectionOptions, Credential, MongoPool, ServerAddress};
 use mongopool_testkit::{SeedUser, TestServer};
 use support::Recorder;
@@ -27,7 +27,7 @@ async fn start(builder: mongopool_testkit::TestServerBuilder) -> TestServer {
 fn pool_for(
     server: &TestServer,
     app_name: &str,
-    options: mongopool::pool::PoolOptionsBuilder,
+    options: mongopool::PoolOptionsBuilder,
 ) -> (MongoPool, Arc<Recorder>) {
     let events = Arc::new(Recorder::default());
     let options = options.event_handler(events.clone()).build().unwrap();

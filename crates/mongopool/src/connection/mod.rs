@@ -34,10 +34,9 @@ use crate::hello_reply::HelloReply;
 use crate::interrupt::InterruptSignal;
 
 pub use command::CommandOptions;
-pub use legacy_write::LegacyWriteResult;
 pub use lifecycle::Broken;
 use lifecycle::Lifecycle;
-pub use options::ConnectionOptions;
+pub use options::{ConnectionOptions, ConnectionOptionsBuilder};
 pub use request_reply::next_request_id;
 pub(crate) use request_reply::{CommandFrame, MessageStream};
 

@@ -14,10 +14,10 @@ use bson::{Document, RawDocumentBuf};
 
 use super::acknowledgment::Acknowledgment;
 use super::option_table::{self, Repeated};
-use super::socks5_proxy::{Proxy, DEFAULT_PROXY_PORT};
+use super::socks5_proxy::{Socks5Proxy, DEFAULT_PROXY_PORT};
 use super::uri_options::UriOptions;
 use super::value_parsers::warn;
-use super::warning::Warning;
+use super::warning::UriWarning;
 use crate::credential::AuthMechanism;
 use crate::error::{Error, Result};
 use crate::read_preference::{ReadPreference, ReadPreferenceMode};
@@ -27,7 +27,7 @@ use crate::read_preference::{ReadPreference, ReadPreferenceMode};
 #[derive(Default)]
 pub(super) struct OptionParser {
     pub(super) options: UriOptions,
-    pub(super) warnings: Vec<Warning>,
+    pub(super) warnings: Vec<UriWarning>,
     pub(super) auth_mechanism: Option<AuthMechanism>,
     pub(super) auth_mechanism_properties: Option<Document>,
     counts: HashMap<&'static str, usize>,
@@ -47,7 +47,7 @@ pub(super) struct OptionParser {
 #[derive(Debug)]
 pub(super) struct ParsedOptions {
     pub options: UriOptions,
-    pub warnings: Vec<Warning>,
+    pub warnings: Vec<UriWarning>,
     pub auth_mechanism: Option<AuthMechanism>,
     pub auth_mechanism_properties: Option<Document>,
 }
@@ -120,7 +120,7 @@ impl OptionParser {
         })
     }
 
-    fn proxy(&mut self) -> Result<Option<Proxy>> {
+    fn proxy(&mut self) -> Result<Option<Socks5Proxy>> {
         let has_port = self.proxy_port.is_some();
         let has_user = self.proxy_username.is_some();
         let has_password = self.proxy_password.is_some();
@@ -137,7 +137,7 @@ impl OptionParser {
                 "proxyUsername and proxyPassword must be given together",
             ));
         }
-        Ok(Some(Proxy {
+        Ok(Some(Socks5Proxy {
             host,
             port: self.proxy_port.unwrap_or(DEFAULT_PROXY_PORT),
             username: self.proxy_username.take(),

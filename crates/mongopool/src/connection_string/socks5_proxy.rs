@@ -14,7 +14,7 @@ pub const DEFAULT_PROXY_PORT: u16 = 1080;
 /// [`crate::ConnectionString::check_supported`] fails when one is configured, so that
 /// connections never silently bypass it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Proxy {
+pub struct Socks5Proxy {
     /// Host name or IP address of the proxy.
     pub host: String,
     /// Port of the proxy. Defaults to 1080.
@@ -25,9 +25,9 @@ pub struct Proxy {
     pub password: Option<String>,
 }
 
-impl fmt::Debug for Proxy {
+impl fmt::Debug for Socks5Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Proxy")
+        f.debug_struct("Socks5Proxy")
             .field("host", &self.host)
             .field("port", &self.port)
             .field("username", &self.username)
@@ -42,7 +42,7 @@ mod tests {
 
     #[test]
     fn proxy_password_is_redacted() {
-        let p = Proxy {
+        let p = Socks5Proxy {
             host: "h".into(),
             port: DEFAULT_PROXY_PORT,
             username: Some("u".into()),

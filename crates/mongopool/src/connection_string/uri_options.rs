@@ -8,7 +8,7 @@ use mongopool_wire::Compressor;
 
 use super::acknowledgment::Acknowledgment;
 use super::monitoring_mode::ServerMonitoringMode;
-use super::socks5_proxy::Proxy;
+use super::socks5_proxy::Socks5Proxy;
 use crate::credential::Redacted;
 use crate::read_preference::ReadPreference;
 
@@ -128,7 +128,7 @@ pub struct UriOptions {
     /// all; only with `mongodb+srv://`.
     pub srv_max_hosts: Option<u32>,
     /// `proxyHost` and friends: a SOCKS5 proxy, which mongopool cannot use yet.
-    pub proxy: Option<Proxy>,
+    pub proxy: Option<Socks5Proxy>,
 }
 
 impl fmt::Debug for UriOptions {

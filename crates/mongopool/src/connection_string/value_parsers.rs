@@ -1,7 +1,7 @@
 //! Parsers of option values: each reads one percent-decoded value and returns it typed,
-//! or `None` after recording a [`Warning`] (the connection string spec ignores invalid
+//! or `None` after recording a [`UriWarning`] (the connection string spec ignores invalid
 //! values with a warning). All share one signature, so that the option table can name
-//! them: `fn(&mut Vec<Warning>, option name, value) -> Option<T>`.
+//! them: `fn(&mut Vec<UriWarning>, option name, value) -> Option<T>`.
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use mongopool_wire::Compressor;
 
 use super::acknowledgment::Acknowledgment;
 use super::monitoring_mode::ServerMonitoringMode;
-use super::warning::Warning;
+use super::warning::UriWarning;
 use crate::read_preference::ReadPreferenceMode;
 
 /// The largest value of the spec's 32-bit integer options.
@@ -30,13 +30,13 @@ const KNOWN_PROPERTIES: &[&str] = &[
     "ALLOWED_HOSTS",
 ];
 
-pub(super) fn warn(warnings: &mut Vec<Warning>, option: &str, message: String) {
-    warnings.push(Warning::new(Some(option), message));
+pub(super) fn warn(warnings: &mut Vec<UriWarning>, option: &str, message: String) {
+    warnings.push(UriWarning::new(Some(option), message));
 }
 
 /// Warns that `value` is not a valid `name`. Only called for options whose values are
 /// not secret.
-fn invalid(warnings: &mut Vec<Warning>, name: &str, value: &str, expected: &str) {
+fn invalid(warnings: &mut Vec<UriWarning>, name: &str, value: &str, expected: &str) {
     let message = if value.is_empty() {
         format!("{name} has an empty value; ignored")
     } else {
@@ -46,7 +46,7 @@ fn invalid(warnings: &mut Vec<Warning>, name: &str, value: &str, expected: &str)
 }
 
 /// Any non-empty string.
-pub(super) fn text(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<String> {
+pub(super) fn text(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<String> {
     if value.is_empty() {
         invalid(w, name, value, "a string");
         return None;
@@ -55,12 +55,12 @@ pub(super) fn text(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<Stri
 }
 
 /// A file path: any non-empty string.
-pub(super) fn path(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<std::path::PathBuf> {
+pub(super) fn path(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<std::path::PathBuf> {
     text(w, name, value).map(Into::into)
 }
 
 /// `true` or `false`, in any ASCII case.
-pub(super) fn boolean(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<bool> {
+pub(super) fn boolean(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<bool> {
     if value.eq_ignore_ascii_case("true") {
         Some(true)
     } else if value.eq_ignore_ascii_case("false") {
@@ -72,7 +72,7 @@ pub(super) fn boolean(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<b
 }
 
 fn integer(
-    w: &mut Vec<Warning>,
+    w: &mut Vec<UriWarning>,
     name: &str,
     value: &str,
     min: i64,
@@ -89,7 +89,11 @@ fn integer(
 }
 
 /// A count (pool sizes, hosts, retries) from `MIN` to `i32::MAX`.
-pub(super) fn count<const MIN: i64>(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<u32> {
+pub(super) fn count<const MIN: i64>(
+    w: &mut Vec<UriWarning>,
+    name: &str,
+    value: &str,
+) -> Option<u32> {
     let expected = if MIN == 0 {
         "a non-negative integer"
     } else {
@@ -100,7 +104,7 @@ pub(super) fn count<const MIN: i64>(w: &mut Vec<Warning>, name: &str, value: &st
 
 /// Milliseconds from `MIN` (never negative) to `MAX`.
 pub(super) fn millis<const MIN: i64, const MAX: i64>(
-    w: &mut Vec<Warning>,
+    w: &mut Vec<UriWarning>,
     name: &str,
     value: &str,
 ) -> Option<Duration> {
@@ -111,13 +115,13 @@ pub(super) fn millis<const MIN: i64, const MAX: i64>(
 }
 
 /// `zlibCompressionLevel`: -1 (zlib's default) to 9.
-pub(super) fn zlib_level(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<i32> {
+pub(super) fn zlib_level(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<i32> {
     integer(w, name, value, -1, 9, "an integer from -1 to 9").map(|l| l as i32)
 }
 
 /// `maxStalenessSeconds`: `Some(None)` for -1 (no bound), else at least 90 seconds.
 pub(super) fn max_staleness(
-    w: &mut Vec<Warning>,
+    w: &mut Vec<UriWarning>,
     name: &str,
     value: &str,
 ) -> Option<Option<Duration>> {
@@ -133,14 +137,14 @@ pub(super) fn max_staleness(
 }
 
 /// A TCP port, 1 to 65535.
-pub(super) fn port(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<u16> {
+pub(super) fn port(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<u16> {
     integer(w, name, value, 1, 65535, "a port from 1 to 65535").and_then(|p| u16::try_from(p).ok())
 }
 
 /// `compressors`: the known names in order, without repeats; unknown names are dropped
 /// with a warning. `noop` is a wire-level test compressor, not an option value.
 pub(super) fn compressors(
-    w: &mut Vec<Warning>,
+    w: &mut Vec<UriWarning>,
     name: &str,
     value: &str,
 ) -> Option<Vec<Compressor>> {
@@ -157,7 +161,7 @@ pub(super) fn compressors(
 
 /// `serverMonitoringMode`: stream, poll or auto.
 pub(super) fn monitoring_mode(
-    w: &mut Vec<Warning>,
+    w: &mut Vec<UriWarning>,
     name: &str,
     value: &str,
 ) -> Option<ServerMonitoringMode> {
@@ -170,7 +174,7 @@ pub(super) fn monitoring_mode(
 
 /// `readPreference`: one of the five modes.
 pub(super) fn read_preference_mode(
-    w: &mut Vec<Warning>,
+    w: &mut Vec<UriWarning>,
     name: &str,
     value: &str,
 ) -> Option<ReadPreferenceMode> {
@@ -188,7 +192,7 @@ pub(super) fn read_preference_mode(
 
 /// `w`: a non-negative count, `majority`, or a tag set name.
 pub(super) fn acknowledgment(
-    w: &mut Vec<Warning>,
+    w: &mut Vec<UriWarning>,
     name: &str,
     value: &str,
 ) -> Option<Acknowledgment> {
@@ -215,7 +219,7 @@ pub(super) fn acknowledgment(
 /// `authMechanismProperties`: `NAME:value,NAME:value`. Values may hold ':'
 /// (TOKEN_RESOURCE is often a URL) but not ','. Entries are not quoted in warnings:
 /// AWS_SESSION_TOKEN is a secret.
-pub(super) fn properties(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<Document> {
+pub(super) fn properties(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<Document> {
     if value.is_empty() {
         invalid(w, name, value, "NAME:value pairs");
         return None;
@@ -250,7 +254,7 @@ pub(super) fn properties(w: &mut Vec<Warning>, name: &str, value: &str) -> Optio
 }
 
 /// One `readPreferenceTags` value: `name:value,...`, or empty for "any member".
-pub(super) fn tag_set(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<RawDocumentBuf> {
+pub(super) fn tag_set(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<RawDocumentBuf> {
     let mut doc = RawDocumentBuf::new();
     if value.is_empty() {
         return Some(doc);
@@ -271,7 +275,7 @@ pub(super) fn tag_set(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<R
 }
 
 /// `srvServiceName`: an RFC 6335 service name.
-pub(super) fn srv_service_name(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<String> {
+pub(super) fn srv_service_name(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<String> {
     if is_srv_service_name(value) {
         Some(value.to_owned())
     } else {
@@ -281,7 +285,7 @@ pub(super) fn srv_service_name(w: &mut Vec<Warning>, name: &str, value: &str) ->
 }
 
 /// `tlsDisableOCSPEndpointCheck`: a boolean whose `false` changes nothing.
-pub(super) fn ocsp_check_flag(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<bool> {
+pub(super) fn ocsp_check_flag(w: &mut Vec<UriWarning>, name: &str, value: &str) -> Option<bool> {
     let b = boolean(w, name, value);
     if b == Some(false) {
         let message =
@@ -292,7 +296,11 @@ pub(super) fn ocsp_check_flag(w: &mut Vec<Warning>, name: &str, value: &str) -> 
 }
 
 /// `tlsDisableCertificateRevocationCheck`: a boolean whose `false` changes nothing.
-pub(super) fn revocation_check_flag(w: &mut Vec<Warning>, name: &str, value: &str) -> Option<bool> {
+pub(super) fn revocation_check_flag(
+    w: &mut Vec<UriWarning>,
+    name: &str,
+    value: &str,
+) -> Option<bool> {
     let b = boolean(w, name, value);
     if b == Some(false) {
         let message = format!(

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mongopool::events::CmapEvent;
-use mongopool::pool::{Connector, Pool, PooledConnection};
+use mongopool::{Connector, Pool, PooledConnection};
 use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 use tokio::task::JoinHandle;

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mongopool::pool::{Connector, Pool, PoolOptions};
 use mongopool::{ConnectionOptions, MongoPool, ServerAddress};
+use mongopool::{Connector, Pool, PoolOptions};
 
 use connectors::{EmulatedFailPoint, SpecConnector};
 use executor::{run_file, EventLog, OwnId};

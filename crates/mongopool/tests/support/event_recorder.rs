@@ -58,7 +58,7 @@ impl Recorder {
     }
 }
 
-impl mongopool::CmapEventHandler for Recorder {
+impl mongopool::events::CmapEventHandler for Recorder {
     fn handle(&self, event: CmapEvent) {
         self.events.lock().unwrap().push(event);
         self.added.notify_waiters();

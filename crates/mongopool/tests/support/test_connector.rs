@@ -8,8 +8,8 @@ use super::event_recorder::Recorder;
 use std::time::Duration;
 
 use bson::oid::ObjectId;
-use mongopool::pool::{ConnectContext, Connector, PoolOptions, Poolable};
 use mongopool::InterruptSignal;
+use mongopool::{ConnectContext, Connector, PoolOptions, Poolable};
 use mongopool::{Error, Result, ServerAddress};
 
 /// What the connector does; shared with the test, which changes it as it goes.
