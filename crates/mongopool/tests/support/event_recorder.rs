@@ -43,6 +43,19 @@ impl Recorder {
 
     /// Waits (woken by events, at most 10 s) until `count` `name` events were seen.
     pub async fn wait_for(&self, name: &str, count: usize) {
+        if let Err(e) = self.wait_within(name, count, Duration::from_secs(10)).await {
+            panic!("{e}");
+        }
+    }
+
+    /// Waits (woken by events) until `count` `name` events were seen; `Err` says how
+    /// many came within `timeout`.
+    pub async fn wait_within(
+        &self,
+        name: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<(), String> {
         let wait = async {
             loop {
                 let added = self.added.notified();
@@ -52,9 +65,12 @@ impl Recorder {
                 added.await;
             }
         };
-        tokio::time::timeout(Duration::from_secs(10), wait)
-            .await
-            .unwrap_or_else(|_| panic!("saw {} of {count} {name} events", self.count(name)));
+        tokio::time::timeout(timeout, wait).await.map_err(|_| {
+            format!(
+                "saw {} of {count} {name} events within {timeout:?}",
+                self.count(name)
+            )
+        })
     }
 }
 
