@@ -13,7 +13,7 @@
 
 use bson::RawDocumentBuf;
 use libfuzzer_sys::fuzz_target;
-use mongopool::reply_check::check_command_reply;
+use mongopool::check_command_reply;
 use mongopool::HelloReply;
 use mongopool_wire::{Compressor, Message, MsgFlags, ReplyFlags};
 

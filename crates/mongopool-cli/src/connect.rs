@@ -4,8 +4,8 @@
 
 use std::io::IsTerminal;
 
-use mongopool::connection_string::ConnectionString;
 use mongopool::AuthMechanism;
+use mongopool::ConnectionString;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::BoxError;

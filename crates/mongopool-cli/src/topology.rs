@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mongopool::topology::{SdamEvent, ServerType};
 use mongopool::topology::{TopologyOptions, TopologyStats};
-use mongopool::{Client, SdamEvent, ServerType};
+use mongopool::Client;
 use serde_json::json;
 
 use crate::cli::TopologyArgs;
@@ -18,7 +19,7 @@ pub async fn run(uri: &str, args: &TopologyArgs, json: bool) -> Result<(), BoxEr
     let options = {
         let mut o = TopologyOptions::default();
         o.sdam_event_handler = watch.then(|| {
-            let handler: Arc<dyn mongopool::SdamEventHandler> =
+            let handler: Arc<dyn mongopool::topology::SdamEventHandler> =
                 Arc::new(move |event: SdamEvent| print_event(&event, json));
             handler
         });

@@ -5,12 +5,10 @@
 //! The connection's own send / receive keep it safe: a future dropped between the two
 //! leaves it unusable, and its pool closes it.
 
-use mongopool::connection::next_request_id;
-use mongopool::reply_check::check_command_reply;
-use mongopool::topology::{is_state_change, ErrorPhase};
+use mongopool::topology::{is_state_change, ErrorPhase, SelectionCriteria};
 use mongopool::{
-    CheckoutPurpose, Client, Connection, Error, PooledConnection, ReadPreference,
-    SelectionCriteria, ServerAddress,
+    check_command_reply, next_request_id, CheckoutPurpose, Client, Connection, Error,
+    PooledConnection, ReadPreference, ServerAddress,
 };
 use std::time::Duration;
 

@@ -27,6 +27,7 @@
 mod admin_command;
 mod binary_location;
 mod builder;
+mod certificate_authority;
 mod error;
 mod listening_line;
 mod log_tail;
@@ -42,8 +43,11 @@ pub use binary_location::{
     default_secantusd_path, locate_secantusd, secantus_version, SECANTUSD_ENV,
 };
 pub use builder::TestServerBuilder;
+pub use certificate_authority::{CertificateAuthority, IssuedCertificate};
 pub use error::{Error, Result};
 pub use mock::{Action, Behavior, Journal, MockServer, Reply, Request};
+/// The rcgen version the certificate-authority builder speaks.
+pub use rcgen;
 pub use seed_user::SeedUser;
 pub use test_server::TestServer;
 pub use tls_files::TlsFiles;

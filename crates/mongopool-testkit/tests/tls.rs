@@ -8,11 +8,8 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use mongopool_testkit::{Error, TestServer, TlsFiles};
-use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
+use mongopool_testkit::rcgen::{Certificate, KeyPair};
+use mongopool_testkit::{CertificateAuthority, Error, TestServer, TlsFiles};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use support::{is_master_op_query, is_ok, read_op_reply};
 
@@ -41,36 +38,17 @@ fn write(path: &Path, contents: &str) {
 fn make_pki() -> Pki {
     let dir = tempfile::tempdir().unwrap();
 
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "testkit CA");
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-
-    let server_key = KeyPair::generate().unwrap();
-    let mut server_params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
-    server_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let server_cert = server_params.signed_by(&server_key, &ca, &ca_key).unwrap();
-
-    let client_key = KeyPair::generate().unwrap();
-    let mut client_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    client_params
-        .distinguished_name
-        .push(DnType::CommonName, "client");
-    client_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    let client_cert = client_params.signed_by(&client_key, &ca, &ca_key).unwrap();
-
-    write(&dir.path().join("ca.pem"), &ca.pem());
-    write(&dir.path().join("server.pem"), &server_cert.pem());
-    write(&dir.path().join("server.key"), &server_key.serialize_pem());
+    let ca = CertificateAuthority::new("testkit CA");
+    let server = ca.server(&["localhost"]);
+    let client = ca.client();
+    write(&dir.path().join("ca.pem"), &ca.cert.pem());
+    write(&dir.path().join("server.pem"), &server.cert.pem());
+    write(&dir.path().join("server.key"), &server.key.serialize_pem());
     Pki {
         dir,
-        ca,
-        client_cert,
-        client_key,
+        ca: ca.cert,
+        client_cert: client.cert,
+        client_key: client.key,
     }
 }
 

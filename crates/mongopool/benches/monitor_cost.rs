@@ -24,9 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bson::doc;
-use mongopool::connection_string::ServerMonitoringMode;
+use mongopool::topology::{SdamEvent, TopologySettings};
 use mongopool::topology::{Topology, TopologyOptions};
-use mongopool::{ConnectionOptions, PoolOptions, SdamEvent, ServerAddress, TopologySettings};
+use mongopool::ServerMonitoringMode;
+use mongopool::{ConnectionOptions, PoolOptions, ServerAddress};
 use mongopool_testkit::TestServer;
 
 const HEARTBEAT: Duration = Duration::from_millis(20);

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use mongopool::pool::{ConnectContext, Connector, Pool, PoolOptions, Poolable};
+use mongopool::{ConnectContext, Connector, Pool, PoolOptions, Poolable};
 use mongopool::{Result, ServerAddress};
 
 struct Noop;

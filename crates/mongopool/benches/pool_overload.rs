@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bson::{doc, rawdoc};
-use mongopool::pool::PoolOptions;
+use mongopool::PoolOptions;
 use mongopool::{CommandOptions, ConnectionOptions, MongoPool, ServerAddress};
 use mongopool_testkit::TestServer;
 

@@ -27,7 +27,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use mongopool::pool::{ConnectContext, Connector, Pool, PoolOptions, Poolable};
+use mongopool::{ConnectContext, Connector, Pool, PoolOptions, Poolable};
 use mongopool::{Result, ServerAddress};
 use tokio::runtime::Runtime;
 

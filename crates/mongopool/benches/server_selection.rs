@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bson::rawdoc;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use mongopool::topology::selection::select_server;
+use mongopool::topology::select_server;
 use mongopool::topology::{
     SelectionCriteria, ServerDescription, ServerType, TopologyDescription, TopologySettings,
     TopologyType,

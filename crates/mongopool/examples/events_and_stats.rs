@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use mongopool::bson::rawdoc;
-use mongopool::{Client, CmapEvent, CmapEventHandler, ConnectionString, TopologyOptions};
+use mongopool::events::{CmapEvent, CmapEventHandler};
+use mongopool::topology::TopologyOptions;
+use mongopool::{Client, ConnectionString};
 
 /// Counts events by kind. Handlers are called synchronously: keep them quick.
 #[derive(Default)]

@@ -8,8 +8,8 @@
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
-use mongopool::metrics::PoolMetrics;
 use mongopool::topology::TopologyOptions;
+use mongopool::PoolMetrics;
 use mongopool::{bson, Client, ConnectionString};
 
 #[tokio::main]

@@ -1,6 +1,6 @@
 //! The one public error type: a kind, an optional source, and predicates.
 //!
-//! The kinds mirror the seed's taxonomy (ConnectionFailure, NetworkTimeout,
+//! The kinds mirror PyMongo's taxonomy (ConnectionFailure, NetworkTimeout,
 //! OperationFailure, WriteError, ...). Callers decide with predicates such as
 //! [`Error::is_network`] instead of matching strings. `Error` is cheap to clone: io
 //! errors are kept behind an `Arc`.
@@ -105,7 +105,7 @@ pub enum ErrorKind {
     },
     /// A checkout would have had to wait, and as many checkouts as
     /// [`PoolOptions::max_waiters`](crate::pool::PoolOptions::max_waiters) allows were
-    /// waiting already: it failed at once instead of queueing (the seed's
+    /// waiting already: it failed at once instead of queueing (PyMongo's
     /// `ExceededMaxWaiters`). The counts are the pool's at that instant.
     ExceededMaxWaiters {
         /// The server the pool is for.

@@ -32,64 +32,97 @@
 //! [`MongoPool`] (one CMAP pool to one server, driven by its owner: like every CMAP pool
 //! it starts paused until a server monitor marks it ready).
 //!
-//! The API grew from PyMongo 3.0's `pymongo.pool` (`SocketInfo` and `Pool`).
+//! The API grew from PyMongo 3.0's `pymongo.pool` (`SocketInfo` and `Pool`). Where these
+//! docs say "PyMongo's `name`", they mean that name in PyMongo 3.0 (`pymongo.pool` and
+//! the helpers it calls). "Seed" elsewhere means what the SDAM specs mean: a host of
+//! the URI that discovery starts from.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(unnameable_types)]
 
-pub mod address;
-pub mod auth;
+// Modules are private: a public name has one path. The common names are re-exported
+// here at the root; the two large groups keep a namespace of their own and are not
+// re-exported: `events` (CMAP events) and `topology` (SDAM and server selection).
+// `tests/layering.rs` checks both rules.
+mod address;
+mod auth;
 mod auth_policy;
 pub mod blocking;
 mod checkout_purpose;
-pub mod client;
-pub mod client_metadata;
-pub mod connect;
-pub mod connection;
-pub mod connection_string;
-pub mod credential;
-pub mod error;
+mod client;
+mod client_metadata;
+mod connect;
+mod connection;
+mod connection_string;
+mod credential;
+mod error;
 pub mod events;
 mod handshake;
-pub mod hello_reply;
+mod hello_reply;
 mod interrupt;
 #[cfg(feature = "metrics")]
-pub mod metrics;
-pub mod mongo_pool;
+mod metrics;
+mod mongo_pool;
 mod option_builder;
-pub mod pool;
-pub mod read_preference;
-pub mod reply_check;
+mod pool;
+mod read_preference;
+mod reply_check;
 mod spans;
-pub mod stream;
+mod stream;
 mod time_limit;
-pub mod tls;
+mod tls;
 pub mod topology;
 
-pub use address::ServerAddress;
+pub use address::{ServerAddress, DEFAULT_PORT};
 /// The `bson` crate mongopool is built on: use it to build commands and read replies
 /// without matching its version by hand.
 pub use bson;
 pub use checkout_purpose::{CheckoutPurpose, InUseByPurpose};
-pub use client::{Client, ClientConnection};
-pub use connect::{connect, ConnectOptions, ConnectOptionsBuilder};
-pub use connection::{
-    CommandOptions, CommandOptionsBuilder, Connection, ConnectionOptions, ConnectionOptionsBuilder,
+pub use client::{
+    Client, ClientConnection, OverloadRetryEvent, OverloadRetryOptions, RetryBudget,
+    RetryEventHandler,
 };
-pub use connection_string::{ConnectionString, UriOptions};
-pub use credential::{AuthMechanism, Credential};
-pub use error::{Error, ErrorKind, Result};
-pub use events::{CmapEvent, CmapEventHandler};
+pub use client_metadata::{
+    ClientMetadata, DRIVER_NAME, DRIVER_VERSION, MAX_APP_NAME_BYTES, MAX_METADATA_BYTES,
+};
+pub use connect::{
+    connect, ConnectOptions, ConnectOptionsBuilder, DEFAULT_CONNECT_TIMEOUT, KEEPALIVE_IDLE,
+    KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES,
+};
+pub use connection::{
+    next_request_id, Broken, CommandOptions, CommandOptionsBuilder, Connection, ConnectionOptions,
+    ConnectionOptionsBuilder,
+};
+#[cfg(feature = "dns-srv")]
+pub use connection_string::SrvResolver;
+pub use connection_string::{
+    check_srv_target, srv_query_name, Acknowledgment, ConnectionString, ServerMonitoringMode,
+    Socks5Proxy, SrvLookup, UriOptions, UriWarning, DEFAULT_PROXY_PORT, DEFAULT_SRV_SERVICE_NAME,
+};
+pub use credential::{
+    AuthMechanism, Credential, ADMIN_SOURCE, DEFAULT_GSSAPI_SERVICE_NAME, EXTERNAL_SOURCE,
+};
+pub use error::{
+    Error, ErrorKind, OperationFailure, Result, WriteConcernError, WriteError, WriteFailure,
+    DUPLICATE_KEY_CODES, NODE_RECOVERING_CODES, NOT_PRIMARY_CODES, RETRYABLE_ERROR_LABEL,
+    SYSTEM_OVERLOADED_ERROR_LABEL,
+};
 pub use hello_reply::HelloReply;
 pub use interrupt::InterruptSignal;
+#[cfg(feature = "metrics")]
+pub use metrics::{PoolMetrics, TopologyMetrics};
 pub use mongo_pool::{MongoConnector, MongoPool};
+/// A wire protocol compressor (snappy, zlib, zstd): what `compressors` in a URI names,
+/// what [`ConnectionOptions`] offers and what a [`Connection`] negotiated.
+pub use mongopool_wire::Compressor;
 pub use pool::{
-    ConnectContext, Connector, Pool, PoolOptions, PoolOptionsBuilder, PoolStats, Poolable,
-    PooledConnection,
+    CheckoutFailureCounts, ClosedCounts, ConnectContext, Connector, Pool, PoolOptions,
+    PoolOptionsBuilder, PoolStats, Poolable, PooledConnection,
 };
 pub use read_preference::{ReadPreference, ReadPreferenceMode};
+pub use reply_check::{
+    check_command_reply, check_gle_reply, check_write_reply, is_not_primary, reply_ok,
+    AllowableError, LegacyWriteResult,
+};
 pub use stream::{with_socket_timeout, Liveness, Stream};
 pub use tls::{TlsConfig, TlsOptions, TlsOptionsBuilder};
-pub use topology::{
-    SdamEvent, SdamEventHandler, SelectionCriteria, ServerDescription, ServerType,
-    TopologyDescription, TopologyOptions, TopologyOptionsBuilder, TopologySettings, TopologyType,
-};

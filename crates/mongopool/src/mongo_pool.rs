@@ -1,5 +1,5 @@
 //! The pool of real MongoDB connections: the generic CMAP [`Pool`] with a connector
-//! that connects, runs the handshake and logs in, plus the seed's `get_socket`.
+//! that connects, runs the handshake and logs in, plus PyMongo's `get_socket`.
 
 use std::collections::BTreeMap;
 
@@ -125,7 +125,7 @@ impl Pool<MongoConnector> {
         ))
     }
 
-    /// The seed's `get_socket`: a checkout, then [`Connection::check_auth`] so the
+    /// PyMongo's `get_socket`: a checkout, then [`Connection::check_auth`] so the
     /// connection is logged in with exactly `all_credentials` (source → credential).
     /// If that fails the connection goes back to the pool, closed when the failure
     /// broke it.

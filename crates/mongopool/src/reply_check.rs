@@ -15,7 +15,7 @@ use crate::error::{
 pub enum AllowableError {
     /// Any error with this code.
     Code(i32),
-    /// Any error with exactly this message (the seed's form: `"ns not found"`).
+    /// Any error with exactly this message (PyMongo's form: `"ns not found"`).
     Message(String),
 }
 
@@ -189,7 +189,7 @@ pub struct LegacyWriteResult {
     pub reply: RawDocumentBuf,
 }
 
-/// Reads a getLastError reply, as the seed did (`helpers._check_gle_response`):
+/// Reads a getLastError reply, as PyMongo did (`helpers._check_gle_response`):
 /// `ok: 0` is an operation failure; `err` set is a write error (duplicate key has its
 /// own kind, not-primary its own); `wtimeout: true` is a write concern error.
 pub fn check_gle_reply(reply: &RawDocument) -> Result<LegacyWriteResult> {

@@ -18,7 +18,8 @@ use std::time::Duration;
 use bson::{doc, rawdoc, Document};
 use mongopool::events::CmapEvent;
 use mongopool::topology::TopologyOptions;
-use mongopool::{Client, ConnectionString, ReadPreference, SdamEvent, ServerType};
+use mongopool::topology::{SdamEvent, ServerType};
+use mongopool::{Client, ConnectionString, ReadPreference};
 use mongopool_testkit::TestServer;
 use tokio::sync::Notify;
 
@@ -69,7 +70,7 @@ impl Observed {
     }
 }
 
-impl mongopool::CmapEventHandler for Observed {
+impl mongopool::events::CmapEventHandler for Observed {
     fn handle(&self, event: CmapEvent) {
         match event {
             CmapEvent::PoolCleared(_) => self.push(Seen::PoolCleared),
@@ -79,7 +80,7 @@ impl mongopool::CmapEventHandler for Observed {
     }
 }
 
-impl mongopool::SdamEventHandler for Observed {
+impl mongopool::topology::SdamEventHandler for Observed {
     fn handle(&self, event: SdamEvent) {
         if let SdamEvent::ServerDescriptionChanged { new, .. } = event {
             self.push(Seen::ServerDescriptionChanged(new.server_type));

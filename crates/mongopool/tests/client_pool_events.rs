@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use bson::rawdoc;
+use mongopool::events::CmapEvent;
 use mongopool::topology::TopologyOptions;
-use mongopool::{Client, CmapEvent, ConnectionString};
+use mongopool::{Client, ConnectionString};
 use mongopool_testkit::TestServer;
 
 #[tokio::test]

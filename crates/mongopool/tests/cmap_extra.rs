@@ -3,6 +3,7 @@
 //! waiters (`waitQueueMultiple`). Same runner as `cmap_spec`.
 
 mod cmap_support;
+mod support;
 
 fn main() {
     std::process::exit(cmap_support::main_in(

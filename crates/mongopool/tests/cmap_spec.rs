@@ -2,6 +2,7 @@
 //! `CMAP_SPEC_DIR`). See `tests/cmap_support/`.
 
 mod cmap_support;
+mod support;
 
 fn main() {
     std::process::exit(cmap_support::main_in(

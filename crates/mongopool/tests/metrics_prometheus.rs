@@ -5,9 +5,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 
 use metrics_exporter_prometheus::PrometheusBuilder;
-use mongopool::metrics::{PoolMetrics, TopologyMetrics};
+use mongopool::topology::TopologyOptions;
 use mongopool::{bson, CommandOptions, ConnectionOptions, MongoPool, PoolOptions, ServerAddress};
-use mongopool::{Client, ConnectionString, TopologyOptions};
+use mongopool::{Client, ConnectionString};
+use mongopool::{PoolMetrics, TopologyMetrics};
 use mongopool_testkit::TestServer;
 
 fn free_loopback_port() -> SocketAddr {

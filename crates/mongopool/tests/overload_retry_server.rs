@@ -10,10 +10,11 @@
 use std::sync::{Arc, Mutex};
 
 use bson::{doc, rawdoc};
-use mongopool::client::{OverloadRetryEvent, OverloadRetryOptions};
 use mongopool::events::CmapEvent;
+use mongopool::topology::ServerType;
 use mongopool::topology::TopologyOptions;
-use mongopool::{Client, ConnectionString, ReadPreference, ServerType};
+use mongopool::{Client, ConnectionString, ReadPreference};
+use mongopool::{OverloadRetryEvent, OverloadRetryOptions};
 use mongopool_testkit::TestServer;
 
 #[derive(Default)]
@@ -22,7 +23,7 @@ struct Seen {
     pool_clears: Mutex<u32>,
 }
 
-impl mongopool::CmapEventHandler for Seen {
+impl mongopool::events::CmapEventHandler for Seen {
     fn handle(&self, event: CmapEvent) {
         if let CmapEvent::PoolCleared(_) = event {
             *self.pool_clears.lock().unwrap() += 1;

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bson::rawdoc;
-use mongopool::client::{OverloadRetryEvent, OverloadRetryOptions};
-use mongopool::{Client, ReadPreference, ReadPreferenceMode, ServerType};
+use mongopool::topology::ServerType;
+use mongopool::{Client, ReadPreference, ReadPreferenceMode};
+use mongopool::{OverloadRetryEvent, OverloadRetryOptions};
 use mongopool_testkit::simulator::{overload_error, MemberSpec, Simulator};
 use mongopool_testkit::TestServer;
 use tokio::time::timeout;

@@ -2,15 +2,15 @@
 //! count, no waiter, no connection; and every started checkout has exactly one outcome
 //! event. All under a paused clock.
 
-#[path = "cmap_support/test_connector.rs"]
-mod test_connector;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use mongopool::events::{CheckoutFailedReason, CmapEvent};
-use mongopool::pool::{Pool, PoolStats};
-use test_connector::{address, options_with, Recorder, Script, TestConnector};
+use mongopool::{Pool, PoolStats};
+use support::test_connector::{address, options_with, Script, TestConnector};
+use support::Recorder;
 use tokio::time::{sleep, timeout};
 
 /// A small deterministic generator (the tests must be reproducible).

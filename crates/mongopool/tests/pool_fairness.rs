@@ -1,14 +1,14 @@
 //! The wait queue is FIFO, and a waiter blocked by `max_connecting` is served by a
 //! connection checked in meanwhile (and is not overtaken by younger checkouts).
 
-#[path = "cmap_support/test_connector.rs"]
-mod test_connector;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::pool::Pool;
-use test_connector::{address, options_with, Recorder, Script, TestConnector};
+use mongopool::Pool;
+use support::test_connector::{address, options_with, Script, TestConnector};
+use support::Recorder;
 use tokio::time::{sleep, Instant};
 
 fn pool(max: u32, max_connecting: u32, delay_ms: u64) -> Pool<TestConnector> {

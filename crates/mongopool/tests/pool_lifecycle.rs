@@ -1,17 +1,17 @@
 //! Stats, clearing (with and without interrupting), closing, perished connections,
 //! background maintenance, and handlers that call back into the pool. Paused clock.
 
-#[path = "cmap_support/test_connector.rs"]
-mod test_connector;
+mod support;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use mongopool::events::CmapEventHandler;
 use mongopool::events::{CheckoutFailedReason, CmapEvent, ConnectionClosedReason};
-use mongopool::pool::{Pool, PoolOptions};
-use mongopool::CmapEventHandler;
-use test_connector::{address, options_with, Recorder, Script, TestConnector};
+use mongopool::{Pool, PoolOptions};
+use support::test_connector::{address, options_with, Script, TestConnector};
+use support::Recorder;
 use tokio::time::{sleep, timeout};
 
 fn make(

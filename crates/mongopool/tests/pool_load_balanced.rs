@@ -7,10 +7,8 @@
 //! connector whose connections reach services in turn, and end to end by the mock server
 //! playing a load balancer in front of one mongos.
 
-#[path = "cmap_support/test_connector.rs"]
-mod test_connector;
+mod support;
 
-#[path = "mock_support/mod.rs"]
 mod mock_support;
 
 use std::sync::Arc;
@@ -18,11 +16,12 @@ use std::time::Duration;
 
 use bson::oid::ObjectId;
 use mongopool::events::{CmapEvent, ConnectionClosedReason};
-use mongopool::pool::{Pool, PoolOptions};
 use mongopool::CheckoutPurpose;
 use mongopool::{CommandOptions, ConnectionOptions, ErrorKind, MongoPool};
+use mongopool::{Pool, PoolOptions};
 use mongopool_testkit::mock::{Behavior, MockServer};
-use test_connector::{address, options_with, Recorder, Script, TestConnector};
+use support::test_connector::{address, options_with, Script, TestConnector};
+use support::Recorder;
 use tokio::time::timeout;
 
 fn lb_pool(
@@ -112,7 +111,7 @@ async fn clearing_one_service_leaves_the_others_connections_alone() {
 async fn futures_all(
     pool: &Pool<TestConnector>,
     n: usize,
-) -> Vec<mongopool::pool::PooledConnection<test_connector::TestConnection>> {
+) -> Vec<mongopool::PooledConnection<support::test_connector::TestConnection>> {
     let mut held = Vec::with_capacity(n);
     for _ in 0..n {
         held.push(

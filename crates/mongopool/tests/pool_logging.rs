@@ -1,16 +1,15 @@
 //! The pool's `tracing` output follows the CMAP logging spec: debug level, target
 //! `mongopool::connection`, the spec's messages and field names.
 
-#[path = "cmap_support/test_connector.rs"]
-mod test_connector;
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::pool::{Pool, PoolOptions};
-use test_connector::{Script, TestConnector};
+use mongopool::{Pool, PoolOptions};
+use support::test_connector::{Script, TestConnector};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;

@@ -2,16 +2,16 @@
 //! reached fails at once (`ExceededMaxWaiters`, event reason `exceededMaxWaiters`), with
 //! the pool's counts; the admitted waiters are served and nothing leaks.
 
-#[path = "cmap_support/test_connector.rs"]
-mod test_connector;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use mongopool::events::{CheckoutFailedReason, CmapEvent};
-use mongopool::pool::Pool;
 use mongopool::ErrorKind;
-use test_connector::{address, options_with, Recorder, Script, TestConnector};
+use mongopool::Pool;
+use support::test_connector::{address, options_with, Script, TestConnector};
+use support::Recorder;
 use tokio::time::sleep;
 
 fn pool(max: u32, max_waiters: Option<u32>) -> (Pool<TestConnector>, Arc<Recorder>) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bson::{doc, rawdoc};
 use mongopool::events::{CheckoutFailedReason, CmapEvent};
-use mongopool::pool::PoolOptions;
+use mongopool::PoolOptions;
 use mongopool::{CommandOptions, ConnectionOptions, ConnectionString, MongoPool, ServerAddress};
 use mongopool_testkit::TestServer;
 
@@ -20,7 +20,7 @@ const BLOCK_MS: i64 = 2000;
 #[derive(Default)]
 struct Refusals(AtomicUsize);
 
-impl mongopool::CmapEventHandler for Refusals {
+impl mongopool::events::CmapEventHandler for Refusals {
     fn handle(&self, event: CmapEvent) {
         if let CmapEvent::ConnectionCheckOutFailed(f) = event {
             if f.reason == CheckoutFailedReason::ExceededMaxWaiters {

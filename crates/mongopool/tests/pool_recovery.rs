@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bson::rawdoc;
 use mongopool::events::CmapEvent;
-use mongopool::pool::PoolOptions;
+use mongopool::PoolOptions;
 use mongopool::{CommandOptions, Connection, ConnectionOptions, Error, MongoPool, ServerAddress};
 use mongopool_testkit::TestServer;
 use tokio::sync::Notify;
@@ -103,7 +103,7 @@ impl Observed {
     }
 }
 
-impl mongopool::CmapEventHandler for Observed {
+impl mongopool::events::CmapEventHandler for Observed {
     fn handle(&self, event: CmapEvent) {
         match event {
             CmapEvent::PoolCleared(_) => {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bson::{doc, rawdoc};
 use mongopool::events::CmapEvent;
-use mongopool::pool::PoolOptions;
+use mongopool::PoolOptions;
 use mongopool::{CommandOptions, ConnectionOptions, MongoPool, ServerAddress};
 use mongopool_testkit::mock::{Action, Behavior, MockServer};
 use rand::rngs::StdRng;
@@ -67,7 +67,7 @@ struct EventCounts {
     changed: Notify,
 }
 
-impl mongopool::CmapEventHandler for EventCounts {
+impl mongopool::events::CmapEventHandler for EventCounts {
     fn handle(&self, event: CmapEvent) {
         *self
             .by_name

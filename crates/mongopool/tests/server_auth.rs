@@ -8,7 +8,7 @@ mod server_support;
 use std::collections::BTreeMap;
 
 use bson::{rawdoc, RawDocumentBuf};
-use mongopool::error::ErrorKind;
+use mongopool::ErrorKind;
 use mongopool::{
     AuthMechanism, CommandOptions, Connection, ConnectionOptions, Credential, Error, ServerAddress,
     TlsOptions,

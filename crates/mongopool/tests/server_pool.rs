@@ -2,55 +2,21 @@
 //! `get_socket`, an interrupting clear under a blocked command, the wait queue
 //! timeout, and a checkout dropped while its connection is being established.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod support;
+
+use std::collections::{BTreeMap, HashSet};
 use std::future::{poll_fn, Future};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bson::{doc, rawdoc, Document};
-use mongopool::connection::Broken;
-use mongopool::events::CmapEvent;
-use mongopool::pool::PoolOptions;
+use mongopool::Broken;
+use mongopool::PoolOptions;
 use mongopool::{CommandOptions, ConnectionOptions, Credential, MongoPool, ServerAddress};
 use mongopool_testkit::{SeedUser, TestServer};
-use tokio::sync::{oneshot, Notify};
+use support::Recorder;
+use tokio::sync::oneshot;
 use tokio::time::{timeout, Instant};
-
-/// Counts the pool's events by name and wakes whoever waits for one.
-#[derive(Default)]
-struct Events {
-    counts: Mutex<HashMap<&'static str, usize>>,
-    added: Notify,
-}
-
-impl mongopool::CmapEventHandler for Events {
-    fn handle(&self, event: CmapEvent) {
-        *self.counts.lock().unwrap().entry(event.name()).or_default() += 1;
-        self.added.notify_waiters();
-    }
-}
-
-impl Events {
-    fn count(&self, name: &str) -> usize {
-        self.counts.lock().unwrap().get(name).copied().unwrap_or(0)
-    }
-
-    /// Waits (woken by events, at most 10 s) until `count` `name` events were seen.
-    async fn wait_for(&self, name: &str, count: usize) {
-        let wait = async {
-            loop {
-                let added = self.added.notified();
-                if self.count(name) >= count {
-                    return;
-                }
-                added.await;
-            }
-        };
-        timeout(Duration::from_secs(10), wait)
-            .await
-            .unwrap_or_else(|_| panic!("saw {} of {count} {name} events", self.count(name)));
-    }
-}
 
 async fn start(builder: mongopool_testkit::TestServerBuilder) -> TestServer {
     tokio::task::spawn_blocking(move || builder.start().expect("start secantusd-rs"))
@@ -61,9 +27,9 @@ async fn start(builder: mongopool_testkit::TestServerBuilder) -> TestServer {
 fn pool_for(
     server: &TestServer,
     app_name: &str,
-    options: mongopool::pool::PoolOptionsBuilder,
-) -> (MongoPool, Arc<Events>) {
-    let events = Arc::new(Events::default());
+    options: mongopool::PoolOptionsBuilder,
+) -> (MongoPool, Arc<Recorder>) {
+    let events = Arc::new(Recorder::default());
     let options = options.event_handler(events.clone()).build().unwrap();
     let connection_options = ConnectionOptions::builder()
         .app_name(Some(app_name.into()))

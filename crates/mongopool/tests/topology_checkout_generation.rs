@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use bson::rawdoc;
-use mongopool::{Client, ReadPreference, ServerAddress, ServerType};
+use mongopool::topology::ServerType;
+use mongopool::{Client, ReadPreference, ServerAddress};
 use mongopool_testkit::mock::{Action, Behavior, MockServer};
 
 async fn start_unix(behavior: Behavior) -> (MockServer, tempfile::TempDir) {

@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bson::{doc, oid::ObjectId, rawdoc};
-use mongopool::connection_string::ServerMonitoringMode;
+use mongopool::topology::{SdamEvent, TopologySettings};
 use mongopool::topology::{Topology, TopologyOptions};
+use mongopool::ServerMonitoringMode;
 use mongopool::{
-    Client, ConnectionOptions, ConnectionString, PoolOptions, ReadPreference, SdamEvent,
-    ServerAddress, TopologySettings,
+    Client, ConnectionOptions, ConnectionString, PoolOptions, ReadPreference, ServerAddress,
 };
 use mongopool_testkit::mock::{Action, Behavior, MockServer};
 use mongopool_wire::MsgFlags;

@@ -11,11 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bson::rawdoc;
+use mongopool::events::CmapEvent;
 use mongopool::topology::TopologyOptions;
-use mongopool::{
-    Client, CmapEvent, ConnectionString, ReadPreference, ReadPreferenceMode, SdamEvent,
-    ServerAddress, ServerType,
-};
+use mongopool::topology::{SdamEvent, ServerType};
+use mongopool::{Client, ConnectionString, ReadPreference, ReadPreferenceMode, ServerAddress};
 use mongopool_testkit::simulator::{MemberSpec, Simulator};
 use mongopool_testkit::TestServer;
 use tokio::sync::watch;
@@ -223,7 +222,9 @@ async fn a_killed_member_is_cleared_backed_off_and_used_again_after_a_restart() 
     wait_for_type(&client, &sim.host(1), ServerType::RsSecondary).await;
     let selected = client
         .topology()
-        .select_server(&mongopool::SelectionCriteria::Read(secondary.clone()))
+        .select_server(&mongopool::topology::SelectionCriteria::Read(
+            secondary.clone(),
+        ))
         .await
         .expect("selection picks the restarted member");
     assert_eq!(selected.address(), &victim);

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bson::{doc, rawdoc};
+use mongopool::topology::ServerType;
 use mongopool::topology::{SdamEvent, TopologyOptions, TopologyType};
-use mongopool::{Client, ConnectionString, ReadPreference, ReadPreferenceMode, ServerType};
+use mongopool::{Client, ConnectionString, ReadPreference, ReadPreferenceMode};
 use mongopool_testkit::TestServer;
 use tokio::time::{timeout, Instant};
 
@@ -27,7 +28,7 @@ async fn start(standalone: bool) -> TestServer {
 async fn wait_for_description(
     client: &Client,
     what: &str,
-    done: impl Fn(&mongopool::TopologyDescription) -> bool,
+    done: impl Fn(&mongopool::topology::TopologyDescription) -> bool,
 ) {
     let mut watch = client.topology().watch();
     let wait = async {
@@ -173,7 +174,7 @@ struct Heartbeats {
 }
 
 impl Heartbeats {
-    fn handler(self: &Arc<Self>) -> Arc<dyn mongopool::SdamEventHandler> {
+    fn handler(self: &Arc<Self>) -> Arc<dyn mongopool::topology::SdamEventHandler> {
         let this = self.clone();
         Arc::new(move |event: SdamEvent| {
             if let SdamEvent::ServerHeartbeatSucceeded { awaited, .. } = event {

@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use bson::rawdoc;
-use mongopool::{Client, ReadPreference, ReadPreferenceMode, ServerType};
+use mongopool::topology::ServerType;
+use mongopool::{Client, ReadPreference, ReadPreferenceMode};
 use mongopool_testkit::simulator::{MemberSpec, Simulator};
 use mongopool_testkit::TestServer;
 use tokio::time::timeout;

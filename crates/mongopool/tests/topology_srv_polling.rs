@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::connection_string::SrvLookup;
 use mongopool::topology::{SrvSource, TopologyOptions, TopologyType};
+use mongopool::SrvLookup;
 use mongopool::{Client, ConnectionString, Error, Result};
 use tokio::sync::Notify;
 

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bson::{Bson, Document, RawDocumentBuf};
-use mongopool::connection_string::Acknowledgment;
+use mongopool::Acknowledgment;
 use mongopool::{ConnectionString, ServerAddress};
 use serde_json::{json, Map, Value};
 

@@ -122,7 +122,7 @@ async fn a_late_write_command_reply_is_waited_for_when_the_socket_timeout_is_zer
     let (server, _dir) =
         start_unix(Behavior::modern().on("insert", |_, default| default.after(LATE))).await;
     let mut conn = connect_to(&server).await;
-    let request_id = mongopool::connection::next_request_id();
+    let request_id = mongopool::next_request_id();
     let mut bytes = Vec::new();
     Message::Msg(OpMsg::new(
         rawdoc! {"insert": "c", "documents": [{"_id": 1}], "$db": "test"},

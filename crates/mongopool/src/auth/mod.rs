@@ -1,4 +1,4 @@
-//! Logging connections in: the seed's `authenticate` and `check_auth`, the
+//! Logging connections in: PyMongo's `authenticate` and `check_auth`, the
 //! mechanisms (SCRAM-SHA-1/256, MONGODB-X509, PLAIN, MONGODB-CR), negotiation, and
 //! speculative authentication in the handshake.
 
@@ -233,7 +233,7 @@ async fn run_mechanism(
 
 impl Connection {
     /// Logs this connection in with `credential` and records its source in the
-    /// connection's auth set (the seed's `authenticate`). Errors are connection
+    /// connection's auth set (PyMongo's `authenticate`). Errors are connection
     /// failures, or authentication failures with the server's code and message.
     pub async fn authenticate(&mut self, credential: &Credential) -> Result<()> {
         credential.validate()?;
@@ -250,7 +250,7 @@ impl Connection {
     }
 
     /// Brings this connection's logins up to date with `all_credentials` (source →
-    /// credential), as the seed's `check_auth`: logs out of sources no longer
+    /// credential), as PyMongo's `check_auth`: logs out of sources no longer
     /// wanted (or closes the connection when the server refuses `logout`, so a pool
     /// replaces it) and logs in to sources it lacks or whose credential changed.
     pub async fn check_auth(

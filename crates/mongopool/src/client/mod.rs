@@ -32,9 +32,7 @@ use bson::{RawDocument, RawDocumentBuf};
 pub use connection::ClientConnection;
 pub use retry_budget::RetryBudget;
 pub use retry_options::{OverloadRetryEvent, OverloadRetryOptions, RetryEventHandler};
-pub use retry_policy::{
-    backoff, GiveUpReason, OperationKind, RetryDecision, RetryState, BASE_BACKOFF, MAX_BACKOFF,
-};
+use retry_policy::{OperationKind, RetryState};
 
 use crate::connection_string::ConnectionString;
 use crate::error::{Error, Result};

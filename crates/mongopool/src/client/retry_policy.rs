@@ -32,7 +32,10 @@ const RETRYABLE_READ_CODES: &[i32] = &[
 ];
 
 /// What kind of operation is being retried (it decides which settings allow it).
+/// The Client runs only commands today; reads and writes are the policy's, for the
+/// operations built on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code))]
 pub enum OperationKind {
     /// A read: `retryReads` must be on.
     Read,

@@ -12,7 +12,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::read_preference::{ReadPreference, ReadPreferenceMode};
 use crate::reply_check::{check_command_reply, check_write_reply, AllowableError};
 
-/// How to run one command (the seed's `command` keyword arguments).
+/// How to run one command (PyMongo's `command` keyword arguments).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CommandOptions {
@@ -101,8 +101,8 @@ impl Connection {
     }
 
     /// Runs a command and deserialises the reply into `T` (any serde type, e.g. a
-    /// struct with the fields you need, or `bson::Document`). This is what the
-    /// seed's `codec_options` become: the type says how to read the reply.
+    /// struct with the fields you need, or `bson::Document`). This is what
+    /// PyMongo's `codec_options` become: the type says how to read the reply.
     ///
     /// ```no_run
     /// # async fn f(conn: &mut mongopool::Connection) -> mongopool::Result<()> {

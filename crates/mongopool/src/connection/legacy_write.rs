@@ -15,7 +15,7 @@ impl Connection {
     ///
     /// Refused before anything is sent: a document larger than the server accepts
     /// (`max_doc_size` is the largest in `msg`); an unacknowledged write to a server
-    /// that is not a writable primary (as the seed did: nobody would learn it was
+    /// that is not a writable primary (as PyMongo did: nobody would learn it was
     /// lost); any legacy write to a server of wire version 14 (MongoDB 5.1) or
     /// later, which would silently drop the connection.
     pub async fn legacy_write(

@@ -1,8 +1,8 @@
-//! One connection to one server: the seed's `SocketInfo`.
+//! One connection to one server: PyMongo's `SocketInfo`.
 //!
 //! A [`Connection`] is a stream plus what the handshake learned (the [`HelloReply`]),
 //! the negotiated compressor, the pool's identity for it (id, generation) and the set
-//! of credentials it is logged in with. Its methods are the seed's: `command`,
+//! of credentials it is logged in with. Its methods are PyMongo's: `command`,
 //! `write_command`, `legacy_write`, `send_message`, `receive_message`, plus
 //! `authenticate` / `check_auth` (in `auth`).
 //!
@@ -34,7 +34,6 @@ use crate::hello_reply::HelloReply;
 use crate::interrupt::InterruptSignal;
 
 pub use command::{CommandOptions, CommandOptionsBuilder};
-pub use legacy_write::LegacyWriteResult;
 pub use lifecycle::Broken;
 use lifecycle::Lifecycle;
 pub use options::{ConnectionOptions, ConnectionOptionsBuilder};

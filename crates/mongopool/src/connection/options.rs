@@ -63,22 +63,16 @@ impl ConnectionOptions {
                 allow_invalid_hostnames: insecure || o.tls_allow_invalid_hostnames.unwrap_or(false),
             }
         });
+        // The URI keeps zlibCompressionLevel apart from the list; here they meet.
         let compressors = o
             .compressors
             .iter()
             .flatten()
-            .map(|c| match Compressor::from_name(c.name()) {
-                Some(Compressor::Zlib { .. }) => match o.zlib_compression_level {
-                    Some(level) => {
-                        Compressor::zlib(level).map_err(|e| Error::configuration(e.to_string()))
-                    }
-                    None => Ok(Compressor::Zlib { level: None }),
-                },
-                Some(other) => Ok(other),
-                None => Err(Error::configuration(format!(
-                    "compressor {} is not supported",
-                    c.name()
-                ))),
+            .map(|c| match (c, o.zlib_compression_level) {
+                (Compressor::Zlib { .. }, Some(level)) => {
+                    Compressor::zlib(level).map_err(|e| Error::configuration(e.to_string()))
+                }
+                _ => Ok(*c),
             })
             .collect::<Result<Vec<_>>>()?;
         let mut builder = ConnectionOptions::builder()

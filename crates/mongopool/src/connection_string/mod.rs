@@ -15,17 +15,21 @@
 //! # Ok::<(), mongopool::Error>(())
 //! ```
 //!
-//! Unknown options and invalid values are ignored with a [`Warning`] (and a WARN log),
+//! Unknown options and invalid values are ignored with a [`UriWarning`] (and a WARN log),
 //! as the spec says; what the specs call errors (conflicting TLS options, bad user
 //! info, invalid credentials, ...) fail with [`crate::ErrorKind::Configuration`].
 //! Neither errors nor warnings nor `Debug` output ever contain a password.
 
-mod option_types;
-mod option_values;
-mod options;
+mod acknowledgment;
+mod monitoring_mode;
+mod option_parser;
+mod option_table;
+mod socks5_proxy;
 mod split;
 mod srv;
+mod uri_options;
 mod validate;
+mod value_parsers;
 mod warning;
 
 #[cfg(feature = "dns-srv")]
@@ -36,16 +40,16 @@ use std::str::FromStr;
 
 use bson::Bson;
 
+pub use self::acknowledgment::Acknowledgment;
 #[cfg(feature = "dns-srv")]
 pub use self::dns::SrvResolver;
-pub use self::option_types::{
-    Acknowledgment, Compressor, Proxy, ServerMonitoringMode, DEFAULT_PROXY_PORT,
-};
-pub use self::options::UriOptions;
+pub use self::monitoring_mode::ServerMonitoringMode;
+pub use self::socks5_proxy::{Socks5Proxy, DEFAULT_PROXY_PORT};
 pub use self::srv::{check_srv_target, srv_query_name, SrvLookup, DEFAULT_SRV_SERVICE_NAME};
-pub use self::warning::Warning;
+pub use self::uri_options::UriOptions;
+pub use self::warning::UriWarning;
 
-use self::option_values::{OptionParser, ParsedOptions};
+use self::option_parser::{OptionParser, ParsedOptions};
 use self::split::{RawParts, UserInfo};
 use crate::address::ServerAddress;
 use crate::credential::{AuthMechanism, Credential, DEFAULT_GSSAPI_SERVICE_NAME};
@@ -60,7 +64,7 @@ pub struct ConnectionString {
     default_database: Option<String>,
     credential: Option<Credential>,
     options: UriOptions,
-    warnings: Vec<Warning>,
+    warnings: Vec<UriWarning>,
 }
 
 impl ConnectionString {
@@ -147,7 +151,7 @@ impl ConnectionString {
 
     /// What was ignored while parsing (unknown options, invalid values, repeated
     /// keys), in order. Each was also logged at WARN level.
-    pub fn warnings(&self) -> &[Warning] {
+    pub fn warnings(&self) -> &[UriWarning] {
         &self.warnings
     }
 

@@ -6,7 +6,7 @@
 use rand::seq::SliceRandom;
 
 use super::split::decode;
-use super::warning::Warning;
+use super::warning::UriWarning;
 use super::{validate, ConnectionString};
 use crate::address::ServerAddress;
 use crate::error::{Error, Result};
@@ -199,7 +199,7 @@ impl ConnectionString {
                     match value.to_ascii_lowercase().as_str() {
                         "true" => self.options.load_balanced = Some(true),
                         "false" => self.options.load_balanced = Some(false),
-                        _ => self.warnings.push(Warning::new(
+                        _ => self.warnings.push(UriWarning::new(
                             Some("loadBalanced"),
                             format!(
                                 "invalid loadBalanced {value:?} in the TXT record of {srv_host}; ignored"

@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mongopool_wire::Compressor;
+
 use super::*;
 use crate::read_preference::ReadPreferenceMode;
 
@@ -117,7 +119,7 @@ fn typed_options() {
     assert_eq!(o.socket_timeout, Some(Duration::from_millis(100)));
     assert_eq!(
         o.compressors.as_deref(),
-        Some(&[Compressor::Snappy, Compressor::Zlib][..])
+        Some(&[Compressor::Snappy, Compressor::Zlib { level: None }][..])
     );
     assert_eq!(o.zlib_compression_level, Some(-1));
     let rp = o.read_preference.as_ref().unwrap();

@@ -7,17 +7,17 @@ use std::fmt;
 /// `tracing` (target `mongopool::connection_string`). Warnings never contain a password
 /// or the value of an unknown option.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
+pub struct UriWarning {
     option: Option<String>,
     message: String,
 }
 
-impl Warning {
+impl UriWarning {
     /// A warning about `option` (its canonical name when known, else as written), and
     /// logs it.
     pub(crate) fn new(option: Option<&str>, message: String) -> Self {
         tracing::warn!(target: "mongopool::connection_string", "{message}");
-        Warning {
+        UriWarning {
             option: option.map(str::to_owned),
             message,
         }
@@ -34,7 +34,7 @@ impl Warning {
     }
 }
 
-impl fmt::Display for Warning {
+impl fmt::Display for UriWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }

@@ -1,7 +1,7 @@
 //! The connection pool of the CMAP specification, generic over how a connection is made.
 //!
 //! ```no_run
-//! # use mongopool::pool::{Pool, PoolOptions, Connector, ConnectContext, Poolable};
+//! # use mongopool::{Pool, PoolOptions, Connector, ConnectContext, Poolable};
 //! # use mongopool::{Result, ServerAddress};
 //! # struct MyConnector;
 //! # struct MyConnection;

@@ -1,4 +1,4 @@
-//! The bound on waiting checkouts (`PoolOptions::max_waiters`, the seed's
+//! The bound on waiting checkouts (`PoolOptions::max_waiters`, PyMongo's
 //! `waitQueueMultiple`).
 //!
 //! A checkout becomes a waiter, or is refused, in the same state lock that finds it must

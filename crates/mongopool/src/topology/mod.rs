@@ -7,9 +7,9 @@ mod action;
 mod application_error;
 mod compatibility;
 mod description;
-pub mod events;
+mod events;
 mod hello_fields;
-pub mod selection;
+mod selection;
 mod server_description;
 mod server_type;
 mod settings;
@@ -27,8 +27,12 @@ pub use application_error::{
 };
 pub use compatibility::{CLIENT_MAX_WIRE_VERSION, CLIENT_MIN_WIRE_VERSION};
 pub use description::{TopologyDescription, TopologyType};
-pub use events::{SdamEvent, SdamEventHandler};
-pub use selection::{select_server, SelectionCriteria};
+pub use events::{change_events, closing_events, opening_events, SdamEvent, SdamEventHandler};
+pub use selection::{
+    average_round_trip_time, eligible_servers, in_latency_window, select_server, selection_error,
+    selection_failure_message, suitable_servers, validate_max_staleness, SelectionCriteria,
+    IDLE_WRITE_PERIOD, SMALLEST_MAX_STALENESS,
+};
 pub use server_description::ServerDescription;
 pub use server_type::ServerType;
 pub use settings::{
@@ -41,15 +45,17 @@ pub use update::SYSTEM_OVERLOADED_LABEL;
 // The async runtime (helper `runtime`): monitors, pools per server, selection that
 // waits, SRV polling.
 mod monitor;
-pub mod rtt;
+mod rtt;
 mod runtime;
-pub mod runtime_log;
-pub mod srv_poller;
-pub mod stats;
+mod runtime_log;
+mod srv_poller;
+mod stats;
 #[allow(clippy::module_inception)]
 mod topology;
 
-pub use srv_poller::SrvSource;
+pub use rtt::{RttTracker, RTT_WINDOW};
+pub use runtime_log::{TopologyId, LOG_TARGET};
+pub use srv_poller::{SrvSource, SRV_RESCAN_INTERVAL};
 pub use stats::{ServerStats, TopologyStats};
 pub use topology::{
     SelectedServer, Topology, TopologyOptions, TopologyOptionsBuilder, TopologyWatch,

@@ -37,7 +37,7 @@ pub struct TopologyOptions {
     /// the system's DNS resolver (with the `dns-srv` feature; without it, no rescans).
     pub srv_source: Option<Arc<dyn SrvSource>>,
     /// Receives the CMAP events of every server's pool (each event names its server),
-    /// e.g. `mongopool::metrics::PoolMetrics` (`metrics` feature). Set, it takes
+    /// e.g. `mongopool::PoolMetrics` (`metrics` feature). Set, it takes
     /// the place of the pools' own [`PoolOptions::event_handler`]. Defaults to none.
     pub pool_event_handler: Option<Arc<dyn crate::events::CmapEventHandler>>,
 }

@@ -9,8 +9,8 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use mongopool::error::OperationFailure;
-use mongopool::pool::{ConnectContext, Connector, Poolable};
+use mongopool::OperationFailure;
+use mongopool::{ConnectContext, Connector, Poolable};
 use mongopool::{Error, ErrorKind, Result};
 
 use super::executor::OwnId;
@@ -130,8 +130,8 @@ impl Connector for SpecConnector {
                 labels: Vec::new(),
                 reply: bson::RawDocumentBuf::new(),
             };
-            let kind = if mongopool::error::NOT_PRIMARY_CODES.contains(&code)
-                || mongopool::error::NODE_RECOVERING_CODES.contains(&code)
+            let kind = if mongopool::NOT_PRIMARY_CODES.contains(&code)
+                || mongopool::NODE_RECOVERING_CODES.contains(&code)
             {
                 ErrorKind::NotPrimary(failure)
             } else {

@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mongopool::events::CmapEvent;
-use mongopool::pool::{Connector, Pool, PooledConnection};
+use mongopool::{Connector, Pool, PooledConnection};
+
+use crate::support::Recorder;
 use serde_json::Value;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::format::{Op, Operation, SpecFile};
@@ -16,51 +17,6 @@ use super::matching::{error_json, event_json, matches};
 
 /// How long `waitForEvent` waits when the file gives no timeout.
 const DEFAULT_EVENT_WAIT: Duration = Duration::from_secs(10);
-
-/// Every event the pool emitted, in order.
-#[derive(Default)]
-pub struct EventLog {
-    events: Mutex<Vec<CmapEvent>>,
-    added: Notify,
-}
-
-impl EventLog {
-    pub fn push(&self, event: CmapEvent) {
-        self.events.lock().unwrap().push(event);
-        self.added.notify_waiters();
-    }
-
-    fn count(&self, name: &str) -> usize {
-        self.events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.name() == name)
-            .count()
-    }
-
-    fn snapshot(&self) -> Vec<CmapEvent> {
-        self.events.lock().unwrap().clone()
-    }
-
-    async fn wait_for(&self, name: &str, count: usize, timeout: Duration) -> Result<(), String> {
-        let wait = async {
-            loop {
-                let added = self.added.notified();
-                if self.count(name) >= count {
-                    return;
-                }
-                added.await;
-            }
-        };
-        tokio::time::timeout(timeout, wait).await.map_err(|_| {
-            format!(
-                "waitForEvent: saw {} of {count} {name} events within {timeout:?}",
-                self.count(name)
-            )
-        })
-    }
-}
 
 /// What an operation can end with.
 #[derive(Debug)]
@@ -85,7 +41,7 @@ impl OwnId for mongopool::Connection {
 
 struct Shared<C: Connector> {
     pool: Pool<C>,
-    events: Arc<EventLog>,
+    events: Arc<Recorder>,
     labelled: Mutex<HashMap<String, PooledConnection<C::Connection>>>,
     /// Connections checked out without a label: they stay checked out.
     unlabelled: Mutex<Vec<PooledConnection<C::Connection>>>,
@@ -110,7 +66,7 @@ async fn execute<C: Connector<Connection: OwnId>>(
             let timeout = timeout_ms.map_or(DEFAULT_EVENT_WAIT, Duration::from_millis);
             shared
                 .events
-                .wait_for(&event, count, timeout)
+                .wait_within(&event, count, timeout)
                 .await
                 .map_err(OpError::Runner)?;
         }
@@ -208,7 +164,7 @@ async fn run_main<C: Connector<Connection: OwnId>>(
 pub async fn run_file<C: Connector<Connection: OwnId>>(
     file: &SpecFile,
     pool: Pool<C>,
-    events: Arc<EventLog>,
+    events: Arc<Recorder>,
 ) -> Result<(), String> {
     let shared = Arc::new(Shared {
         pool,
@@ -219,7 +175,7 @@ pub async fn run_file<C: Connector<Connection: OwnId>>(
     let mut threads = HashMap::new();
     let outcome = run_main(&shared, &file.operations, &mut threads).await;
     // What the file's operations produced; what teardown produces is not part of it.
-    let seen = shared.events.snapshot();
+    let seen = shared.events.events();
 
     for thread in threads.into_values() {
         thread.task.abort();

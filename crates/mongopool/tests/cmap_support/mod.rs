@@ -13,11 +13,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mongopool::pool::{Connector, Pool, PoolOptions};
 use mongopool::{ConnectionOptions, MongoPool, ServerAddress};
+use mongopool::{Connector, Pool, PoolOptions};
 
+use crate::support::Recorder;
 use connectors::{EmulatedFailPoint, SpecConnector};
-use executor::{run_file, EventLog, OwnId};
+use executor::{run_file, OwnId};
 use format::{PoolOptionsSpec, SpecFile, Style};
 use real_server::RealServer;
 
@@ -96,7 +97,7 @@ impl<'a> Backend<'a> {
     }
 }
 
-fn pool_options(spec: &PoolOptionsSpec, events: &Arc<EventLog>) -> Result<PoolOptions, String> {
+fn pool_options(spec: &PoolOptionsSpec, events: &Arc<Recorder>) -> Result<PoolOptions, String> {
     let mut b = PoolOptions::builder();
     if let Some(n) = spec.max_pool_size {
         b = b.max_pool_size(n);
@@ -119,15 +120,14 @@ fn pool_options(spec: &PoolOptionsSpec, events: &Arc<EventLog>) -> Result<PoolOp
     if let Some(ms) = spec.background_thread_interval_ms {
         b = b.maintenance_interval(u64::try_from(ms).ok().map(Duration::from_millis));
     }
-    let log = events.clone();
-    b = b.event_handler(Arc::new(move |e| log.push(e)));
+    b = b.event_handler(Arc::clone(events) as Arc<dyn mongopool::events::CmapEventHandler>);
     b.build().map_err(|e| format!("invalid poolOptions: {e}"))
 }
 
 /// Runs `file` on a runtime of its own against the pool `make_pool` makes there.
 fn run_on_runtime<C>(
     file: &SpecFile,
-    events: Arc<EventLog>,
+    events: Arc<Recorder>,
     make_pool: impl FnOnce() -> Pool<C>,
 ) -> Result<(), String>
 where
@@ -155,7 +155,7 @@ fn run_real(
     file: &SpecFile,
     server: &RealServer,
     options: PoolOptions,
-    events: Arc<EventLog>,
+    events: Arc<Recorder>,
 ) -> Result<(), String> {
     // The appName goes into the handshake's metadata, which scopes the fail point.
     let connection_options = ConnectionOptions::builder()
@@ -181,7 +181,7 @@ fn run_one(path: &Path, real: &RealServerSlot) -> Result<String, String> {
     let file = SpecFile::parse(&text)?;
     let backend = Backend::for_file(&file, real)?;
     let outcome = backend.outcome(&file);
-    let events = Arc::new(EventLog::default());
+    let events = Arc::new(Recorder::default());
     let options = pool_options(&file.pool_options, &events)?;
     let result = match backend {
         Backend::Real(server) => run_real(&file, server, options, events),

@@ -4,7 +4,7 @@
 #![allow(dead_code)] // each test crate uses its own part of this module
 
 use bson::{rawdoc, RawDocumentBuf};
-use mongopool::connection::next_request_id;
+use mongopool::next_request_id;
 use mongopool::{Connection, ConnectionOptions, Result, ServerAddress};
 use mongopool_testkit::mock::{Handler, Journal, MockAddress, MockServer, Request};
 use mongopool_wire::{InsertFlags, Message, OpInsert, OpQuery, OpUpdate, UpdateFlags};

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bson::{Bson, Document, RawDocumentBuf};
-use mongopool::error::{ErrorKind, OperationFailure, WriteConcernError, WriteFailure};
-use mongopool::topology::events::{change_events, opening_events};
+use mongopool::topology::{change_events, opening_events};
 use mongopool::topology::{
     ApplicationError, ErrorPhase, SdamEvent, ServerDescription, TopologyAction,
     TopologyDescription, TopologySettings,
 };
 use mongopool::{Error, ServerAddress};
+use mongopool::{ErrorKind, OperationFailure, WriteConcernError, WriteFailure};
 use serde_json::Value;
 
 use crate::spec_support::{object, only_keys, to_document};
@@ -196,7 +196,7 @@ fn command_error(reply: &Document) -> Result<Error, String> {
         Ok(items) => items
             .iter()
             .filter_map(Bson::as_document)
-            .map(|w| mongopool::error::WriteError {
+            .map(|w| mongopool::WriteError {
                 index: int(w, "index").unwrap_or(0).max(0) as usize,
                 code: int(w, "code").unwrap_or(0),
                 message: w.get_str("errmsg").unwrap_or("").to_owned(),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mongopool::topology::selection::{eligible_servers, in_latency_window};
+use mongopool::topology::{eligible_servers, in_latency_window};
 use mongopool::topology::{SelectionCriteria, ServerDescription};
 use serde_json::{Map, Value};
 

@@ -8,8 +8,8 @@ mod topology;
 use std::path::Path;
 use std::time::Duration;
 
-use mongopool::topology::selection::{average_round_trip_time, select_server};
 use mongopool::topology::SelectionCriteria;
+use mongopool::topology::{average_round_trip_time, select_server};
 use mongopool::{ReadPreference, ReadPreferenceMode};
 use serde_json::Value;
 

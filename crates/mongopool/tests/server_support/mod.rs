@@ -4,6 +4,8 @@
 // Each test file is its own crate and uses only a part of this module.
 #![allow(dead_code)]
 
+pub mod connections;
+pub mod cursor_batch;
 pub mod pki;
 pub mod proxy_rewrites;
 pub mod recording_proxy;

@@ -5,13 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use mongopool_testkit::TlsFiles;
+use mongopool_testkit::{CertificateAuthority, TlsFiles};
 use pkcs8::pkcs5::pbes2;
 use pkcs8::{LineEnding, PrivateKeyInfo};
-use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
-};
+use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair};
 use tempfile::TempDir;
 
 /// The client certificate's subject as the server names the X.509 user (RFC 2253:
@@ -25,35 +22,6 @@ pub const CLIENT_KEY_PASSWORD: &str = "s3cret p@ss&word=%/+;";
 /// The only name in the server certificate.
 pub const SERVER_NAME: &str = "localhost";
 
-struct Authority {
-    cert: Certificate,
-    key: KeyPair,
-}
-
-impl Authority {
-    fn new(name: &str) -> Authority {
-        let key = KeyPair::generate().expect("CA key");
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let cert = params.self_signed(&key).expect("self-signed CA");
-        Authority { cert, key }
-    }
-
-    fn issue(&self, params: CertificateParams) -> (Certificate, KeyPair) {
-        let key = KeyPair::generate().expect("leaf key");
-        let cert = params
-            .signed_by(&key, &self.cert, &self.key)
-            .expect("signed leaf");
-        (cert, key)
-    }
-}
-
 /// The PEM files of one test PKI, deleted when this is dropped.
 pub struct Pki {
     dir: TempDir,
@@ -66,13 +34,13 @@ impl Pki {
             .prefix("mongopool-pki-")
             .tempdir()
             .expect("temporary directory");
-        let ca = Authority::new("mongopool test CA");
-        let stranger = Authority::new("mongopool stranger CA");
+        let ca = CertificateAuthority::new("mongopool test CA");
+        let stranger = CertificateAuthority::new("mongopool stranger CA");
 
         let mut server = CertificateParams::new(vec![SERVER_NAME.to_owned()]).expect("params");
         server.distinguished_name.push(DnType::CommonName, "server");
         server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let (server_cert, server_key) = ca.issue(server);
+        let server = ca.issue_with(server);
 
         // In certificate order (rcgen's default CN is dropped so that it does not come
         // first); RFC 2253 prints them reversed, as in CLIENT_SUBJECT.
@@ -86,36 +54,36 @@ impl Pki {
             .push(DnType::OrganizationalUnitName, "tests");
         client.distinguished_name.push(DnType::CommonName, "client");
         client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let (client_cert, client_key) = ca.issue(client);
+        let client = ca.issue_with(client);
 
         // A client certificate for a subject that is no user.
         let mut nobody = CertificateParams::new(Vec::<String>::new()).expect("params");
         nobody.distinguished_name.push(DnType::CommonName, "nobody");
         nobody.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let (nobody_cert, nobody_key) = ca.issue(nobody);
+        let nobody = ca.issue_with(nobody);
 
         let write = |name: &str, pem: String| {
             std::fs::write(dir.path().join(name), pem).expect("write a PEM file");
         };
         write("ca.pem", ca.cert.pem());
         write("stranger-ca.pem", stranger.cert.pem());
-        write("server.pem", server_cert.pem());
-        write("server.key", server_key.serialize_pem());
+        write("server.pem", server.cert.pem());
+        write("server.key", server.key.serialize_pem());
         write(
             "client.pem",
-            format!("{}{}", client_cert.pem(), client_key.serialize_pem()),
+            format!("{}{}", client.cert.pem(), client.key.serialize_pem()),
         );
         write(
             "client-encrypted.pem",
             format!(
                 "{}{}",
-                client_cert.pem(),
-                encrypted_key_pem(&client_key, CLIENT_KEY_PASSWORD)
+                client.cert.pem(),
+                encrypted_key_pem(&client.key, CLIENT_KEY_PASSWORD)
             ),
         );
         write(
             "nobody.pem",
-            format!("{}{}", nobody_cert.pem(), nobody_key.serialize_pem()),
+            format!("{}{}", nobody.cert.pem(), nobody.key.serialize_pem()),
         );
         Pki { dir }
     }

@@ -1,13 +1,10 @@
-//! Certificates made for the tests with rcgen, and a one-connection TLS server.
+//! Client files and a one-connection TLS server for certificates of the testkit's
+//! certificate authority.
 
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rcgen::{
-    BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
@@ -16,64 +13,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-/// A certificate authority.
-pub struct Authority {
-    pub cert: Certificate,
-    pub key: KeyPair,
-}
+use mongopool_testkit::{CertificateAuthority, IssuedCertificate};
 
-impl Authority {
-    pub fn new(name: &str) -> Authority {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let cert = params.self_signed(&key).unwrap();
-        Authority { cert, key }
-    }
-
-    /// A leaf certificate for `names` (DNS names or IP literals).
-    pub fn issue(&self, common_name: &str, names: &[&str], usage: ExtendedKeyUsagePurpose) -> Leaf {
-        let key = KeyPair::generate().unwrap();
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        let mut params = CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(DnType::CommonName, common_name);
-        params.extended_key_usages = vec![usage];
-        let cert = params.signed_by(&key, &self.cert, &self.key).unwrap();
-        Leaf { cert, key }
-    }
-}
-
-/// A certificate and its key.
-pub struct Leaf {
-    pub cert: Certificate,
-    pub key: KeyPair,
-}
-
-impl Leaf {
-    pub fn server(ca: &Authority, names: &[&str]) -> Leaf {
-        ca.issue("server", names, ExtendedKeyUsagePurpose::ServerAuth)
-    }
-
-    pub fn client(ca: &Authority) -> Leaf {
-        ca.issue("client", &[], ExtendedKeyUsagePurpose::ClientAuth)
-    }
-
-    fn key_der(&self) -> PrivateKeyDer<'static> {
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.key.serialize_der()))
-    }
-
-    /// The PEM of the certificate followed by its key, as `tlsCertificateKeyFile` wants.
-    pub fn cert_key_pem(&self) -> String {
-        format!("{}{}", self.cert.pem(), self.key.serialize_pem())
-    }
+fn key_der(leaf: &IssuedCertificate) -> PrivateKeyDer<'static> {
+    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key.serialize_der()))
 }
 
 /// Files for the client side, in a temporary directory that lives as long as this.
@@ -84,7 +27,7 @@ pub struct ClientFiles {
 }
 
 impl ClientFiles {
-    pub fn new(ca: &Authority, client: &Leaf) -> ClientFiles {
+    pub fn new(ca: &CertificateAuthority, client: &IssuedCertificate) -> ClientFiles {
         let dir = tempfile::tempdir().unwrap();
         let ca_file = dir.path().join("ca.pem");
         let cert_key_file = dir.path().join("client.pem");
@@ -100,7 +43,10 @@ impl ClientFiles {
 
 /// A server configuration presenting `server`, asking for (not requiring) a client
 /// certificate issued by `client_ca`.
-pub fn server_config(server: &Leaf, client_ca: &Authority) -> Arc<ServerConfig> {
+pub fn server_config(
+    server: &IssuedCertificate,
+    client_ca: &CertificateAuthority,
+) -> Arc<ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     roots.add(client_ca.cert.der().clone()).unwrap();
@@ -112,7 +58,7 @@ pub fn server_config(server: &Leaf, client_ca: &Authority) -> Arc<ServerConfig> 
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_client_cert_verifier(verifier)
-        .with_single_cert(vec![server.cert.der().clone()], server.key_der())
+        .with_single_cert(vec![server.cert.der().clone()], key_der(server))
         .unwrap();
     Arc::new(config)
 }

@@ -10,7 +10,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
 use tokio_rustls::TlsAcceptor;
 
-use crate::pki::{server_config, Authority, ClientFiles, Leaf};
+use crate::pki::{server_config, ClientFiles};
+use mongopool_testkit::CertificateAuthority;
 
 /// A raw client socket and the server's end of it.
 async fn tcp_pair() -> (TcpStream, TcpStream) {
@@ -102,9 +103,9 @@ enum Action {
 
 /// A TLS connection through `connect`, and a channel to tell the server what to do.
 async fn tls_pair() -> (Stream, mpsc::UnboundedSender<Action>) {
-    let ca = Authority::new("probe CA");
-    let server = Leaf::server(&ca, &["localhost"]);
-    let files = ClientFiles::new(&ca, &Leaf::client(&ca));
+    let ca = CertificateAuthority::new("probe CA");
+    let server = ca.server(&["localhost"]);
+    let files = ClientFiles::new(&ca, &ca.client());
     let acceptor = TlsAcceptor::from(server_config(&server, &ca));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -7,7 +7,8 @@ use mongopool::{connect, ConnectOptions, Error, ServerAddress, Stream, TlsConfig
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::pki::{serve_one, server_config, Authority, ClientFiles, Leaf};
+use crate::pki::{serve_one, server_config, ClientFiles};
+use mongopool_testkit::{CertificateAuthority, IssuedCertificate};
 
 fn with_tls(tls: TlsOptions) -> ConnectOptions {
     {
@@ -38,17 +39,17 @@ fn sources(err: &Error) -> String {
 
 /// Everything a test needs: a CA the client trusts, one it does not, files.
 struct Setup {
-    ca: Authority,
-    stranger: Authority,
-    client: Leaf,
+    ca: CertificateAuthority,
+    stranger: CertificateAuthority,
+    client: IssuedCertificate,
     files: ClientFiles,
 }
 
 impl Setup {
     fn new() -> Setup {
-        let ca = Authority::new("test CA");
-        let stranger = Authority::new("unknown CA");
-        let client = Leaf::client(&ca);
+        let ca = CertificateAuthority::new("test CA");
+        let stranger = CertificateAuthority::new("unknown CA");
+        let client = ca.client();
         let files = ClientFiles::new(&ca, &client);
         Setup {
             ca,
@@ -70,7 +71,7 @@ impl Setup {
 #[tokio::test]
 async fn connects_with_a_client_certificate() {
     let setup = Setup::new();
-    let server = Leaf::server(&setup.ca, &["localhost"]);
+    let server = setup.ca.server(&["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
     let tls = {
         let mut o = setup.trusting();
@@ -93,7 +94,7 @@ async fn connects_with_a_client_certificate() {
 #[tokio::test]
 async fn an_ip_literal_is_verified_against_the_certificate_ip_without_sni() {
     let setup = Setup::new();
-    let server = Leaf::server(&setup.ca, &["localhost", "127.0.0.1"]);
+    let server = setup.ca.server(&["localhost", "127.0.0.1"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
     let mut stream = connect(
         &ServerAddress::tcp("127.0.0.1", port),
@@ -110,7 +111,7 @@ async fn an_ip_literal_is_verified_against_the_certificate_ip_without_sni() {
 #[tokio::test]
 async fn a_hostname_mismatch_is_rejected() {
     let setup = Setup::new();
-    let server = Leaf::server(&setup.ca, &["localhost"]);
+    let server = setup.ca.server(&["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
     let err = connect(
         &ServerAddress::tcp("127.0.0.1", port),
@@ -133,7 +134,7 @@ async fn a_hostname_mismatch_is_rejected() {
 #[tokio::test]
 async fn an_unknown_authority_is_rejected() {
     let setup = Setup::new();
-    let server = Leaf::server(&setup.stranger, &["localhost"]);
+    let server = setup.stranger.server(&["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
     let err = connect(
         &ServerAddress::tcp("localhost", port),
@@ -153,7 +154,7 @@ async fn an_unknown_authority_is_rejected() {
 #[tokio::test]
 async fn allow_invalid_hostnames_accepts_a_mismatch() {
     let setup = Setup::new();
-    let server = Leaf::server(&setup.ca, &["localhost"]);
+    let server = setup.ca.server(&["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
     let tls = {
         let mut o = setup.trusting();
@@ -170,7 +171,7 @@ async fn allow_invalid_hostnames_accepts_a_mismatch() {
 #[tokio::test]
 async fn allow_invalid_hostnames_still_rejects_an_unknown_authority() {
     let setup = Setup::new();
-    let server = Leaf::server(&setup.stranger, &["localhost"]);
+    let server = setup.stranger.server(&["localhost"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
     let tls = {
         let mut o = setup.trusting();
@@ -187,7 +188,7 @@ async fn allow_invalid_hostnames_still_rejects_an_unknown_authority() {
 #[tokio::test]
 async fn allow_invalid_certificates_accepts_an_unknown_authority() {
     let setup = Setup::new();
-    let server = Leaf::server(&setup.stranger, &["elsewhere.example"]);
+    let server = setup.stranger.server(&["elsewhere.example"]);
     let (port, task) = serve_one(server_config(&server, &setup.ca)).await;
     let tls = {
         let mut o = setup.trusting();

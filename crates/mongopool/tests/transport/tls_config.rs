@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use mongopool::{TlsConfig, TlsOptions};
 
-use crate::pki::{Authority, Leaf};
+use mongopool_testkit::CertificateAuthority;
 
 fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
@@ -53,7 +53,7 @@ fn a_missing_ca_file_is_named() {
 #[test]
 fn a_ca_file_without_a_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let key_only = Authority::new("ca").key.serialize_pem();
+    let key_only = CertificateAuthority::new("ca").key.serialize_pem();
     let path = write(dir.path(), "ca.pem", &key_only);
     let err = TlsConfig::new(&{
         let mut o = TlsOptions::default();
@@ -86,37 +86,37 @@ fn broken_pem_is_refused() {
 
 #[test]
 fn a_cert_key_file_needs_a_certificate() {
-    let ca = Authority::new("ca");
+    let ca = CertificateAuthority::new("ca");
     refused_cert_key_file(&ca.key.serialize_pem(), "holds no certificate");
 }
 
 #[test]
 fn a_cert_key_file_needs_a_key() {
-    let ca = Authority::new("ca");
-    let client = Leaf::client(&ca);
+    let ca = CertificateAuthority::new("ca");
+    let client = ca.client();
     refused_cert_key_file(&client.cert.pem(), "holds no private key");
 }
 
 #[test]
 fn a_cert_key_file_with_two_keys_is_ambiguous() {
-    let ca = Authority::new("ca");
-    let client = Leaf::client(&ca);
+    let ca = CertificateAuthority::new("ca");
+    let client = ca.client();
     let pem = format!("{}{}", client.cert_key_pem(), ca.key.serialize_pem());
     refused_cert_key_file(&pem, "more than one private key");
 }
 
 #[test]
 fn a_key_that_does_not_match_the_certificate_is_refused() {
-    let ca = Authority::new("ca");
-    let client = Leaf::client(&ca);
+    let ca = CertificateAuthority::new("ca");
+    let client = ca.client();
     let pem = format!("{}{}", client.cert.pem(), ca.key.serialize_pem());
     refused_cert_key_file(&pem, "cannot be used");
 }
 
 #[test]
 fn an_encrypted_key_is_refused_with_the_reason() {
-    let ca = Authority::new("ca");
-    let client = Leaf::client(&ca);
+    let ca = CertificateAuthority::new("ca");
+    let client = ca.client();
     // The block's label is what marks it encrypted; its body is never decoded.
     let encrypted = client
         .key
@@ -128,8 +128,8 @@ fn an_encrypted_key_is_refused_with_the_reason() {
 
 #[test]
 fn a_good_config_is_shared_and_debug_shows_no_key() {
-    let ca = Authority::new("ca");
-    let client = Leaf::client(&ca);
+    let ca = CertificateAuthority::new("ca");
+    let client = ca.client();
     let dir = tempfile::tempdir().unwrap();
     let options = {
         let mut o = TlsOptions::default();

@@ -4,7 +4,11 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::option_types::{Acknowledgment, Compressor, Proxy, ServerMonitoringMode};
+use mongopool_wire::Compressor;
+
+use super::acknowledgment::Acknowledgment;
+use super::monitoring_mode::ServerMonitoringMode;
+use super::socks5_proxy::Socks5Proxy;
 use crate::credential::Redacted;
 use crate::read_preference::ReadPreference;
 
@@ -23,8 +27,9 @@ pub struct UriOptions {
     /// credential's source when there is a credential; alone it does not ask for
     /// authentication.
     pub auth_source: Option<String>,
-    /// `compressors`: the compressors to offer, in order of preference. Unknown names
-    /// are dropped with a warning; `None` when none was known.
+    /// `compressors`: the compressors to offer, in order of preference, each at its
+    /// default level (`zlibCompressionLevel` is kept apart). Unknown names are dropped
+    /// with a warning; `None` when none was known.
     pub compressors: Option<Vec<Compressor>>,
     /// `zlibCompressionLevel`: -1 (zlib's default) to 9.
     pub zlib_compression_level: Option<i32>,
@@ -123,7 +128,7 @@ pub struct UriOptions {
     /// all; only with `mongodb+srv://`.
     pub srv_max_hosts: Option<u32>,
     /// `proxyHost` and friends: a SOCKS5 proxy, which mongopool cannot use yet.
-    pub proxy: Option<Proxy>,
+    pub proxy: Option<Socks5Proxy>,
 }
 
 impl fmt::Debug for UriOptions {

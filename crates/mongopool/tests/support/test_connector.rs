@@ -1,15 +1,15 @@
-//! A scriptable connector and an event recorder for the focused pool tests
-//! (`tests/pool_*.rs` include this file with `#[path]`).
-#![allow(dead_code)] // each test file uses a different part
+//! The one test connector: a scriptable [`Connector`] whose connections do no I/O, for
+//! the focused pool tests (`tests/pool_*.rs`).
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use super::event_recorder::Recorder;
 use std::time::Duration;
 
 use bson::oid::ObjectId;
-use mongopool::events::CmapEvent;
-use mongopool::pool::{ConnectContext, Connector, PoolOptions, Poolable};
 use mongopool::InterruptSignal;
+use mongopool::{ConnectContext, Connector, PoolOptions, Poolable};
 use mongopool::{Error, Result, ServerAddress};
 
 /// What the connector does; shared with the test, which changes it as it goes.
@@ -106,41 +106,6 @@ impl Connector for TestConnector {
             interrupt: ctx.interrupt,
             service_id,
         })
-    }
-}
-
-/// Records every event of a pool.
-#[derive(Default)]
-pub struct Recorder {
-    events: Mutex<Vec<CmapEvent>>,
-}
-
-impl Recorder {
-    pub fn events(&self) -> Vec<CmapEvent> {
-        self.events.lock().unwrap().clone()
-    }
-
-    /// Event names, in order, leaving out the ones in `ignore`.
-    pub fn names(&self, ignore: &[&str]) -> Vec<&'static str> {
-        self.events()
-            .iter()
-            .map(CmapEvent::name)
-            .filter(|n| !ignore.contains(n))
-            .collect()
-    }
-
-    pub fn count(&self, name: &str) -> usize {
-        self.events().iter().filter(|e| e.name() == name).count()
-    }
-
-    pub fn clear(&self) {
-        self.events.lock().unwrap().clear();
-    }
-}
-
-impl mongopool::CmapEventHandler for Recorder {
-    fn handle(&self, event: CmapEvent) {
-        self.events.lock().unwrap().push(event);
     }
 }
 
