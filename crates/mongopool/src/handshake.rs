@@ -115,7 +115,12 @@ async fn establish_in_span(
         outcome = tracing::field::Empty,
         failure = tracing::field::Empty,
     );
-    crate::spans::run_in(span, establish(address, options, id, generation, pooled)).await
+    // Boxed: the handshake's state (the stream, the hello, the login) is tens of KB,
+    // and every future that awaits a connect (a pool's establishment, a monitor, the
+    // caller's own) would otherwise carry it inline and copy it through its frames in
+    // debug builds, deep enough to overflow a 2 MB thread stack.
+    let establishing = Box::pin(establish(address, options, id, generation, pooled));
+    crate::spans::run_in(span, establishing).await
 }
 
 /// Connects, runs the handshake and logs in.
