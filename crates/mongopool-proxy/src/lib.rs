@@ -80,7 +80,7 @@
 //! With the `metrics` feature the proxy records client connections, requests by
 //! outcome and their latency, rejections by reason, pinned cursors and transactions
 //! and cleanups through the `metrics` facade, and installs
-//! `mongopool::metrics::PoolMetrics` on every server's pool (server connections).
+//! `mongopool::PoolMetrics` on every server's pool (server connections).
 //! Events are logged through `tracing`.
 //!
 //! # Not supported

@@ -77,7 +77,7 @@ impl Proxy {
         #[cfg(feature = "metrics")]
         {
             topology_options.pool_event_handler =
-                Some(std::sync::Arc::new(mongopool::metrics::PoolMetrics::new()));
+                Some(std::sync::Arc::new(mongopool::PoolMetrics::new()));
         }
         let client = Client::with_options(uri, topology_options).await?;
         // Any server will do for the limits clients are told: a set's members share them.

@@ -1,7 +1,7 @@
 //! The proxy's numbers through the [`metrics`](https://docs.rs/metrics) facade (feature
 //! `metrics`); without the feature every function here does nothing. Server
 //! connections are the pools' own numbers (`mongopool_connections`, ... of
-//! `mongopool::metrics::PoolMetrics`, which the proxy installs on every server's pool).
+//! `mongopool::PoolMetrics`, which the proxy installs on every server's pool).
 //!
 //! | name | kind | labels |
 //! | --- | --- | --- |

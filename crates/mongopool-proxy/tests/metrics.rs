@@ -128,7 +128,7 @@ async fn the_proxys_numbers_reach_the_recorder() {
         ),
         1
     );
-    // Server connections: the pool's own numbers (mongopool::metrics::PoolMetrics).
+    // Server connections: the pool's own numbers (mongopool::PoolMetrics).
     let server = proxy.pool_stats()[0].0.to_string();
     assert!(
         s.counter(

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use rustls::pki_types::pem::SectionKind;
 use rustls::pki_types::{
     CertificateDer, PrivateKeyDer, PrivatePkcs1KeyDer, PrivatePkcs8KeyDer, PrivateSec1KeyDer,
 };
@@ -27,8 +26,12 @@ pub(super) fn read(
 ) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     let shown = path.display();
     let bytes = pem_file::read(path, WHAT)?;
-    // Before the PEM reader, which would call the headers of this format invalid PEM.
-    if encrypted_key::is_legacy_encrypted(&bytes) {
+    // The `pem` crate rather than the PEM reader of rustls' types, which skips the
+    // sections it does not know (encrypted keys among them) and calls the headers of
+    // the legacy format invalid.
+    let blocks = pem::parse_many(&bytes)
+        .map_err(|e| configuration(format!("{WHAT} {shown} is not valid PEM"), e))?;
+    if blocks.iter().any(encrypted_key::is_legacy_encrypted) {
         return Err(Error::configuration(format!(
             "the private key in {shown} is in the legacy OpenSSL encrypted PEM format \
              (Proc-Type: 4,ENCRYPTED), which is not supported; convert it to an encrypted \
@@ -36,17 +39,18 @@ pub(super) fn read(
         )));
     }
     let mut chain = Vec::new();
-    let mut keys = Vec::new();
-    for (kind, der) in pem_file::sections(&bytes, path, WHAT)? {
-        match kind {
-            SectionKind::Certificate => chain.push(CertificateDer::from(der)),
-            SectionKind::RsaPrivateKey => keys.push(PrivatePkcs1KeyDer::from(der).into()),
-            SectionKind::PrivateKey => keys.push(PrivatePkcs8KeyDer::from(der).into()),
-            SectionKind::EcPrivateKey => keys.push(PrivateSec1KeyDer::from(der).into()),
+    let mut keys: Vec<PrivateKeyDer<'static>> = Vec::new();
+    let mut encrypted = Vec::new();
+    for block in blocks {
+        match block.tag() {
+            "CERTIFICATE" => chain.push(CertificateDer::from(block.into_contents())),
+            "RSA PRIVATE KEY" => keys.push(PrivatePkcs1KeyDer::from(block.into_contents()).into()),
+            "PRIVATE KEY" => keys.push(PrivatePkcs8KeyDer::from(block.into_contents()).into()),
+            "EC PRIVATE KEY" => keys.push(PrivateSec1KeyDer::from(block.into_contents()).into()),
+            encrypted_key::LABEL => encrypted.push(block.into_contents()),
             _ => {}
         }
     }
-    let encrypted = encrypted_key::pem_blocks(&bytes);
     if chain.is_empty() {
         return Err(Error::configuration(format!(
             "{WHAT} {shown} holds no certificate"
@@ -299,6 +303,28 @@ mod tests {
             Some(PASSWORD),
             &["could not be decrypted", "not a valid PKCS#8 encrypted key"],
         );
+    }
+
+    #[test]
+    fn text_around_the_blocks_is_ignored() {
+        let client = Client::new();
+        let file = format!(
+            "a comment\n{}text between, CRLF\r\n{}trailing",
+            client.cert_pem,
+            client.pbkdf2_key_pem(PASSWORD).replace('\n', "\r\n")
+        );
+        let (_, key) = read_file(&file, Some(PASSWORD));
+        assert_eq!(key.unwrap(), client.key_der());
+    }
+
+    #[test]
+    fn broken_base64_in_an_encrypted_key_is_not_valid_pem() {
+        let client = Client::new();
+        let file = format!(
+            "{}-----BEGIN ENCRYPTED PRIVATE KEY-----\n!!!!\n-----END ENCRYPTED PRIVATE KEY-----\n",
+            client.cert_pem
+        );
+        refused(&file, Some(PASSWORD), &["is not valid PEM"]);
     }
 
     #[test]

@@ -5,45 +5,24 @@
 use std::fmt;
 
 use pkcs8::der::asn1::OctetStringRef;
-use pkcs8::der::{self, Decode, Reader, SecretDocument, SliceReader};
+use pkcs8::der::{Decode, Reader, SliceReader};
 use pkcs8::{
     pkcs5, AlgorithmIdentifierRef, EncryptedPrivateKeyInfo, ObjectIdentifier, PrivateKeyInfo,
 };
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
-const LABEL: &str = "ENCRYPTED PRIVATE KEY";
-const BEGIN: &[u8] = b"-----BEGIN ENCRYPTED PRIVATE KEY-----";
-const END: &[u8] = b"-----END ENCRYPTED PRIVATE KEY-----";
+/// The PEM label of a PKCS#8 `EncryptedPrivateKeyInfo`.
+pub(super) const LABEL: &str = "ENCRYPTED PRIVATE KEY";
 
-/// The `ENCRYPTED PRIVATE KEY` blocks of a PEM file, each from its BEGIN line to the end
-/// of its END line. A block without an END line runs to the end of the file (and then
-/// fails to decode).
-///
-/// These are looked for here because the PEM reader used for everything else skips
-/// sections it does not know, encrypted keys among them.
-pub(super) fn pem_blocks(pem: &[u8]) -> Vec<&[u8]> {
-    let mut blocks = Vec::new();
-    let mut rest = pem;
-    while let Some(start) = find(rest, BEGIN) {
-        let block = &rest[start..];
-        let len = match find(block, END) {
-            Some(end) => end + END.len(),
-            None => block.len(),
-        };
-        blocks.push(&block[..len]);
-        rest = &block[len..];
-    }
-    blocks
-}
-
-/// Whether `pem` holds a key in the legacy OpenSSL encrypted format: a `BEGIN RSA (or EC)
-/// PRIVATE KEY` block with `Proc-Type: 4,ENCRYPTED` and `DEK-Info` headers, which is
-/// not PKCS#8 and is not supported.
-pub(super) fn is_legacy_encrypted(pem: &[u8]) -> bool {
-    pem.split(|&b| b == b'\n').any(|line| {
-        let line = line.trim_ascii();
-        line.starts_with(b"Proc-Type:") && find(line, b"ENCRYPTED").is_some()
-    })
+/// Whether `block` is a key in the legacy OpenSSL encrypted format: a `BEGIN RSA (or EC,
+/// DSA) PRIVATE KEY` block with a `Proc-Type: 4,ENCRYPTED` header, which is not PKCS#8
+/// and is not supported.
+pub(super) fn is_legacy_encrypted(block: &pem::Pem) -> bool {
+    block.tag().ends_with("PRIVATE KEY")
+        && block
+            .headers()
+            .get("Proc-Type")
+            .is_some_and(|value| value.contains("ENCRYPTED"))
 }
 
 /// Why an encrypted key could not be used.
@@ -73,21 +52,12 @@ impl fmt::Display for DecryptError {
 
 impl std::error::Error for DecryptError {}
 
-/// Decrypts one `ENCRYPTED PRIVATE KEY` PEM block (as found by [`pem_blocks`]) with
-/// `password`, into a PKCS#8 private key.
+/// Decrypts the DER contents of one `ENCRYPTED PRIVATE KEY` PEM block with `password`,
+/// into a PKCS#8 private key.
 pub(super) fn decrypt(
-    block: &[u8],
+    bytes: &[u8],
     password: &str,
 ) -> Result<PrivateKeyDer<'static>, DecryptError> {
-    let malformed = |e: der::pem::Error| DecryptError::Malformed(der::ErrorKind::Pem(e).into());
-    let text =
-        std::str::from_utf8(block).map_err(|_| malformed(der::pem::Error::CharacterEncoding))?;
-    let (label, document) =
-        SecretDocument::from_pem(text).map_err(|e| DecryptError::Malformed(e.into()))?;
-    if label != LABEL {
-        return Err(malformed(der::pem::Error::Label));
-    }
-    let bytes = document.as_bytes();
     let info = EncryptedPrivateKeyInfo::try_from(bytes).map_err(|e| match algorithm_of(bytes) {
         Some(oid) => DecryptError::Unsupported(format!("algorithm {oid}: {e}")),
         None => DecryptError::Malformed(e),
@@ -125,10 +95,6 @@ fn algorithm_of(der: &[u8]) -> Option<ObjectIdentifier> {
     reader.finish(oid).ok()
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,10 +111,11 @@ mod tests {
         }
     }
 
-    fn decrypted_der(pem: &str, password: &str) -> Result<Vec<u8>, DecryptError> {
-        let blocks = pem_blocks(pem.as_bytes());
-        assert_eq!(blocks.len(), 1, "{pem}");
-        match decrypt(blocks[0], password)? {
+    fn decrypted_der(text: &str, password: &str) -> Result<Vec<u8>, DecryptError> {
+        let blocks = pem::parse_many(text).unwrap();
+        assert_eq!(blocks.len(), 1, "{text}");
+        assert_eq!(blocks[0].tag(), LABEL);
+        match decrypt(blocks[0].contents(), password)? {
             PrivateKeyDer::Pkcs8(key) => Ok(key.secret_pkcs8_der().to_vec()),
             other => panic!("a PKCS#8 key comes out: {other:?}"),
         }
@@ -217,45 +184,17 @@ mod tests {
     }
 
     #[test]
-    fn broken_base64_is_malformed() {
-        let pem =
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----\n!!!!\n-----END ENCRYPTED PRIVATE KEY-----\n";
-        let err = decrypted_der(pem, PASSWORD).unwrap_err();
-        assert!(matches!(err, DecryptError::Malformed(_)), "{err:?}");
-    }
-
-    #[test]
-    fn blocks_are_found_among_other_sections() {
-        let encrypted = include_str!("testdata/topk8-aes256.pem");
-        let file = format!("junk\n{PLAIN}{encrypted}text between\r\n{encrypted}");
-        let blocks = pem_blocks(file.as_bytes());
-        assert_eq!(blocks.len(), 2);
-        for block in &blocks {
-            assert!(block.starts_with(BEGIN));
-            assert!(block.ends_with(END));
-            assert_eq!(*block, encrypted.trim_end().as_bytes());
-        }
-        assert!(pem_blocks(PLAIN.as_bytes()).is_empty());
-
-        let cut = &encrypted[..encrypted.len() / 2];
-        assert_eq!(pem_blocks(cut.as_bytes()), [cut.as_bytes()]);
-    }
-
-    #[test]
     fn the_legacy_format_is_recognised_by_its_header() {
-        assert!(is_legacy_encrypted(
-            include_str!("testdata/legacy-rsa.pem").as_bytes()
-        ));
-        assert!(is_legacy_encrypted(
-            include_str!("testdata/legacy-ec.pem").as_bytes()
-        ));
-        assert!(is_legacy_encrypted(
-            b"-----BEGIN RSA PRIVATE KEY-----\r\n  Proc-Type: 4,ENCRYPTED\r\n"
-        ));
-        assert!(!is_legacy_encrypted(PLAIN.as_bytes()));
-        assert!(!is_legacy_encrypted(
-            include_str!("testdata/topk8-aes256.pem").as_bytes()
-        ));
-        assert!(!is_legacy_encrypted(b"Proc-Type: 4,MIC-ONLY\n"));
+        let legacy = |text: &str| {
+            let blocks = pem::parse_many(text).unwrap();
+            assert!(!blocks.is_empty(), "{text}");
+            blocks.iter().any(is_legacy_encrypted)
+        };
+        assert!(legacy(include_str!("testdata/legacy-rsa.pem")));
+        assert!(legacy(include_str!("testdata/legacy-ec.pem")));
+        assert!(!legacy(PLAIN));
+        assert!(!legacy(include_str!("testdata/topk8-aes256.pem")));
+        let signed_only = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,MIC-ONLY\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        assert!(!legacy(signed_only));
     }
 }
