@@ -248,6 +248,18 @@ enum Arrival<T> {
     Queued(u32, Arc<GrantCell<IdleConnection<T>>>),
 }
 
+/// A checkout that has arrived: how, and its guards. Fields drop in this order, the
+/// order in which the checkout's locals holding them drop (the reverse of the order
+/// in which they are made).
+struct Arrived<'a, C: Connector> {
+    arrival: Arrival<C::Connection>,
+    waiter: WaiterTicket<'a>,
+    claim: HeadClaim<'a, C>,
+    slot: Slot<'a, C>,
+    lifecycle: tokio::sync::futures::Notified<'a>,
+    attempt: Attempt<'a, C>,
+}
+
 /// Counts the checkout in `head_claims` while it is at the head of the wait queue or
 /// queued for it (`held` is set and cleared in the locks that count and uncount it).
 /// Uncounts on drop if the checkout gives up or is dropped while it is counted.
@@ -309,6 +321,52 @@ impl<C: Connector> PoolInner<C> {
     }
 
     async fn checkout_in_span(self: &Arc<Self>) -> Result<PooledConnection<C::Connection>> {
+        // Boxed: waiting and establishing hold much across their awaits (timers,
+        // notifications, a connection being handed over), and a future is copied whole
+        // into every future that awaits it. A checkout settled on arrival needs no
+        // await, so the common checkout stays a small future.
+        let waiting = match self.settle_on_arrival() {
+            Ok(settled) => return settled,
+            Err(arrived) => Box::pin(self.checkout_waiting(arrived)),
+        };
+        waiting.await
+    }
+
+    /// Arrives, and finishes the checkout if that needs no wait: a connection found
+    /// at once, or a refusal. Otherwise hands back the arrived checkout.
+    #[allow(clippy::result_large_err)]
+    fn settle_on_arrival(
+        self: &Arc<Self>,
+    ) -> std::result::Result<Result<PooledConnection<C::Connection>>, Arrived<'_, C>> {
+        let arrived = self.arrive();
+        // Moved out field by field, in the order they were made, so that they drop in
+        // the reverse order as before.
+        let mut attempt = arrived.attempt;
+        let lifecycle = arrived.lifecycle;
+        let slot = arrived.slot;
+        let claim = arrived.claim;
+        let waiter = arrived.waiter;
+        match arrived.arrival {
+            Arrival::Entered(Entry::Found(c)) => Ok(Ok(attempt.succeed(c.conn, c.meta, slot))),
+            Arrival::Refused(refusal) | Arrival::Entered(Entry::Refused(refusal)) => {
+                Ok(Err(attempt.refused(refusal)))
+            }
+            Arrival::Overloaded(counts) => Ok(Err(attempt.overloaded(counts))),
+            arrival => Err(Arrived {
+                arrival,
+                waiter,
+                claim,
+                slot,
+                lifecycle,
+                attempt,
+            }),
+        }
+    }
+
+    /// A checkout's arrival: the `ConnectionCheckOutStarted` event, then, in one lock,
+    /// admission, a slot (or a place in the queue for one) and, with a slot and nobody
+    /// at the head of the wait queue, the search. No await.
+    fn arrive(self: &Arc<Self>) -> Arrived<'_, C> {
         self.ensure_maintenance();
         let started = self.events.enabled().then(Instant::now);
         self.events.emit(|address| {
@@ -327,7 +385,6 @@ impl<C: Connector> PoolInner<C> {
         // this checkout waits for the head of the queue or at it; the slot queue learns
         // of a clear or close by itself).
         let lifecycle = self.lifecycle.notified();
-        tokio::pin!(lifecycle);
 
         let mut slot = Slot {
             inner: self,
@@ -377,6 +434,29 @@ impl<C: Connector> PoolInner<C> {
             }
             Arrival::Entered(entry)
         });
+        Arrived {
+            attempt,
+            lifecycle,
+            slot,
+            claim,
+            waiter,
+            arrival,
+        }
+    }
+
+    /// The rest of a checkout that did not settle on arrival: it waits for a slot, for
+    /// the head of the wait queue or for a connection, or establishes one.
+    async fn checkout_waiting(
+        self: &Arc<Self>,
+        arrived: Arrived<'_, C>,
+    ) -> Result<PooledConnection<C::Connection>> {
+        let mut attempt = arrived.attempt;
+        let lifecycle = arrived.lifecycle;
+        tokio::pin!(lifecycle);
+        let mut slot = arrived.slot;
+        let mut claim = arrived.claim;
+        let waiter = arrived.waiter;
+        let arrival = arrived.arrival;
 
         let entry = match arrival {
             Arrival::Refused(refusal) => return Err(attempt.refused(refusal)),

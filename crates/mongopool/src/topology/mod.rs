@@ -30,8 +30,8 @@ pub use description::{TopologyDescription, TopologyType};
 pub use events::{change_events, closing_events, opening_events, SdamEvent, SdamEventHandler};
 pub use selection::{
     average_round_trip_time, eligible_servers, in_latency_window, select_server, selection_error,
-    selection_failure_message, suitable_servers, validate_max_staleness, SelectionCriteria,
-    IDLE_WRITE_PERIOD, SMALLEST_MAX_STALENESS,
+    selection_failure_message, suitable_servers, unique_primary_choice, validate_max_staleness,
+    SelectionCriteria, IDLE_WRITE_PERIOD, SMALLEST_MAX_STALENESS,
 };
 pub use server_description::ServerDescription;
 pub use server_type::ServerType;

@@ -297,3 +297,46 @@ fn set_version_orders_first_before_6_0_and_election_id_after() {
         }
     }
 }
+
+/// Two routers `a` and `b`, checked with round trip times `rtt_a` and `rtt_b`.
+fn two_mongos(rtt_a: u64, rtt_b: u64) -> TopologyDescription {
+    let settings = TopologySettings {
+        seeds: vec![a(), b()],
+        ..TopologySettings::default()
+    };
+    let (mut td, _) = TopologyDescription::new(&settings);
+    let hello = rawdoc! {
+        "ok": 1, "isWritablePrimary": true, "msg": "isdbgrid",
+        "minWireVersion": 0, "maxWireVersion": 21
+    };
+    for (address, rtt) in [(a(), rtt_a), (b(), rtt_b)] {
+        let rtt = Duration::from_millis(rtt);
+        td = td
+            .apply(ServerDescription::from_hello(address, &hello, rtt, 1))
+            .0;
+    }
+    assert_eq!(td.topology_type(), TopologyType::Sharded);
+    td
+}
+
+#[test]
+fn the_primary_shortcut_is_taken_only_when_no_draw_decides() {
+    let window = Duration::from_millis(15);
+    let index_of = |td: &TopologyDescription, address: ServerAddress| {
+        td.servers().position(|s| s.address == address)
+    };
+    let td = with_primary();
+    assert_eq!(unique_primary_choice(&td, window), index_of(&td, a()));
+    // Two routers in the window: the draw decides, there is no shortcut.
+    assert_eq!(unique_primary_choice(&two_mongos(2, 3), window), None);
+    // One of them outside it: the other is the only choice.
+    let td = two_mongos(2, 100);
+    assert_eq!(unique_primary_choice(&td, window), index_of(&td, a()));
+    // Nothing suits before any check.
+    let (unknown, _) = TopologyDescription::new(&TopologySettings {
+        seeds: vec![a()],
+        replica_set: Some("rs".into()),
+        ..TopologySettings::default()
+    });
+    assert_eq!(unique_primary_choice(&unknown, window), None);
+}

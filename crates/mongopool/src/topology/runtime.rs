@@ -19,6 +19,7 @@ use super::description::TopologyDescription;
 use super::events::{change_events, closing_events, opening_events, SdamEvent, SdamEventHandler};
 use super::monitor::{MonitorConfig, MonitorHandle, MonitorSink};
 use super::runtime_log::{log_event, TopologyId};
+use super::selection::unique_primary_choice;
 use super::settings::TopologySettings;
 use crate::address::ServerAddress;
 use crate::connection::ConnectionOptions;
@@ -45,6 +46,9 @@ pub(crate) struct Snapshot {
     pub(crate) description: Arc<TopologyDescription>,
     pub(crate) handles: Vec<Option<ServerHandle>>,
     pub(crate) closed: bool,
+    /// [`unique_primary_choice`] of the description, when that server has a handle:
+    /// what a write or a plain primary read selects, without a pass over the servers.
+    pub(crate) primary_choice: Option<usize>,
 }
 
 struct State {
@@ -84,6 +88,7 @@ impl TopologyInner {
             description: description.clone(),
             handles: Vec::new(),
             closed: false,
+            primary_choice: None,
         }));
         let inner = Arc::new_cyclic(|this| TopologyInner {
             id: TopologyId::new(),
@@ -208,6 +213,7 @@ impl TopologyInner {
             description: empty,
             handles: Vec::new(),
             closed: true,
+            primary_choice: None,
         }));
         tasks
     }
@@ -301,11 +307,15 @@ impl TopologyInner {
                     operations: s.operations.clone(),
                 })
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let primary_choice =
+            unique_primary_choice(&state.description, self.settings.local_threshold)
+                .filter(|&i| matches!(handles.get(i), Some(Some(_))));
         self.snapshot.send_replace(Arc::new(Snapshot {
             description: state.description.clone(),
             handles,
             closed: state.closed,
+            primary_choice,
         }));
     }
 

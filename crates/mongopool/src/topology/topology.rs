@@ -225,6 +225,14 @@ impl Topology {
         if snapshot.closed {
             return Err(closed_error());
         }
+        if let Some(index) = snapshot.primary_choice {
+            if deprioritized.is_empty() && criteria.is_primary_only() {
+                return Ok(Some(SelectedServer {
+                    snapshot: snapshot.clone(),
+                    index,
+                }));
+            }
+        }
         let description = &snapshot.description;
         let operations = |address: &ServerAddress| {
             description

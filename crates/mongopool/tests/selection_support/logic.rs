@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use mongopool::topology::{eligible_servers, in_latency_window};
+use mongopool::topology::{eligible_servers, in_latency_window, unique_primary_choice};
 use mongopool::topology::{SelectionCriteria, ServerDescription};
 use serde_json::{Map, Value};
 
@@ -55,7 +55,16 @@ pub fn run(file: &Map<String, Value>) -> Result<Outcome, String> {
         }
     }
     let result = eligible_servers(&td, &criteria, &deprioritized);
+    // The topology's shortcut for writes and plain primary reads must give what the
+    // file expects of the full selection: the one server of the window, or nothing.
+    let shortcut = (criteria.is_primary_only() && deprioritized.is_empty())
+        .then(|| unique_primary_choice(&td, LOCAL_THRESHOLD));
     if file.get("error").and_then(Value::as_bool) == Some(true) {
+        if let Some(Some(i)) = shortcut {
+            return Err(format!(
+                "expected an error, the shortcut selected server {i}"
+            ));
+        }
         return match result {
             Err(e) => Ok(Outcome::Passed(format!("error: {e}"))),
             Ok(s) => Err(format!("expected an error, selected {:?}", names(&s))),
@@ -65,6 +74,24 @@ pub fn run(file: &Map<String, Value>) -> Result<Outcome, String> {
     same("suitable_servers", file, &suitable)?;
     let window = in_latency_window(suitable, LOCAL_THRESHOLD);
     same("in_latency_window", file, &window)?;
+    if let Some(shortcut) = shortcut {
+        let servers: Vec<&ServerDescription> = td.servers().collect();
+        let expected = match window[..] {
+            [only] => servers.iter().position(|s| std::ptr::eq(*s, only)),
+            _ => None,
+        };
+        if shortcut != expected {
+            return Err(format!(
+                "the primary shortcut chose {:?}, the window holds {:?}",
+                shortcut.map(|i| &servers[i].address),
+                names(&window)
+            ));
+        }
+        return Ok(Outcome::Passed(format!(
+            "shortcut: {}",
+            shortcut.map_or("none".to_owned(), |i| servers[i].address.to_string())
+        )));
+    }
     Ok(Outcome::Passed(String::new()))
 }
 

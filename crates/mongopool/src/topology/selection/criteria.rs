@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::read_preference::ReadPreference;
+use crate::read_preference::{ReadPreference, ReadPreferenceMode};
 
 /// What a selection is for.
 #[derive(Debug, Clone, PartialEq)]
@@ -11,6 +11,23 @@ pub enum SelectionCriteria {
     Read(ReadPreference),
     /// A write: only a primary (or a mongos, a standalone, the single server).
     Write,
+}
+
+impl SelectionCriteria {
+    /// A write, or a read with mode primary and neither tags nor
+    /// `maxStalenessSeconds`: the criteria [`unique_primary_choice`] answers.
+    ///
+    /// [`unique_primary_choice`]: super::unique_primary_choice
+    pub fn is_primary_only(&self) -> bool {
+        match self {
+            SelectionCriteria::Write => true,
+            SelectionCriteria::Read(rp) => {
+                rp.mode == ReadPreferenceMode::Primary
+                    && rp.tag_sets.is_empty()
+                    && rp.max_staleness.is_none()
+            }
+        }
+    }
 }
 
 impl fmt::Display for SelectionCriteria {

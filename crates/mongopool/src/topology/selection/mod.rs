@@ -48,6 +48,36 @@ pub fn eligible_servers<'a>(
     Ok(suitable)
 }
 
+/// The index (in `desc.servers()`) of the server that every write, and every read
+/// with mode primary and neither tags nor `maxStalenessSeconds`, selects in `desc`,
+/// when that choice takes no random draw: the one suitable server in the latency
+/// window. `None` when no server or several suit (mongos routers, where the draw
+/// decides), or the topology is incompatible.
+///
+/// Worked out once per description by the full selection below, so that the
+/// common selection (the primary) is a lookup rather than a pass over the servers.
+pub fn unique_primary_choice(
+    desc: &TopologyDescription,
+    local_threshold: Duration,
+) -> Option<usize> {
+    let only = |criteria: &SelectionCriteria| {
+        let window =
+            in_latency_window(eligible_servers(desc, criteria, &[]).ok()?, local_threshold);
+        match window[..] {
+            [server] => Some(server),
+            _ => None,
+        }
+    };
+    let write = only(&SelectionCriteria::Write)?;
+    let read = only(&SelectionCriteria::Read(
+        crate::read_preference::ReadPreference::primary(),
+    ))?;
+    if !std::ptr::eq(write, read) {
+        return None;
+    }
+    desc.servers().position(|s| std::ptr::eq(s, write))
+}
+
 /// Selects a server for `criteria`, or `Ok(None)` when none suits now (the caller
 /// then requests checks and waits for the topology to change).
 ///
