@@ -151,7 +151,7 @@ impl<C: Connector> Attempt<'_, C> {
 
     fn succeed(
         &mut self,
-        conn: C::Connection,
+        conn: Box<C::Connection>,
         meta: ConnMeta,
         slot: Slot<'_, C>,
     ) -> PooledConnection<C::Connection> {

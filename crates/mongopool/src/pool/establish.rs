@@ -18,7 +18,7 @@ use crate::events::{CmapEvent, ConnectionClosedReason, ConnectionReadyEvent};
 
 /// An established connection on its way to the checkout that asked for it.
 pub(crate) struct Established<T> {
-    pub(crate) conn: T,
+    pub(crate) conn: Box<T>,
     pub(crate) meta: ConnMeta,
 }
 
@@ -106,7 +106,8 @@ fn finish<C: Connector>(
         populate,
     } = new;
     let interrupted = meta.interrupt.is_interrupted();
-    match result {
+    // Boxed once, here: the pool moves it between its lists and its guards by pointer.
+    match result.map(Box::new) {
         Ok(conn) if interrupted => {
             // Established despite the interrupt: it belongs to a cleared generation.
             inner.with_state(|st, ev| {

@@ -374,7 +374,7 @@ impl<C: Connector> PoolInner<C> {
 }
 
 impl<C: Connector> ReturnToPool<C::Connection> for PoolInner<C> {
-    fn check_in(&self, conn: C::Connection, meta: ConnMeta) {
+    fn check_in(&self, conn: Box<C::Connection>, meta: ConnMeta) {
         let now = self.idle_clock();
         self.with_state(|st, ev| st.check_in(conn, meta, now, ev));
     }

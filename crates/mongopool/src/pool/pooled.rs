@@ -12,7 +12,7 @@ use super::Poolable;
 /// Where a checked-out connection goes back to (the pool, whatever its connector type).
 pub(crate) trait ReturnToPool<T>: Send + Sync {
     /// Checks `conn` in and releases the wait queue slot it holds.
-    fn check_in(&self, conn: T, meta: ConnMeta);
+    fn check_in(&self, conn: Box<T>, meta: ConnMeta);
     /// A checked-out connection is now used for `to` instead of `from`.
     fn purpose_changed(&self, from: CheckoutPurpose, to: CheckoutPurpose);
 }
@@ -34,12 +34,12 @@ pub struct PooledConnection<T: Poolable> {
 }
 
 struct Held<T> {
-    conn: T,
+    conn: Box<T>,
     meta: ConnMeta,
 }
 
 impl<T: Poolable> PooledConnection<T> {
-    pub(crate) fn new(conn: T, meta: ConnMeta, pool: Arc<dyn ReturnToPool<T>>) -> Self {
+    pub(crate) fn new(conn: Box<T>, meta: ConnMeta, pool: Arc<dyn ReturnToPool<T>>) -> Self {
         PooledConnection {
             held: Some(Held { conn, meta }),
             pool,

@@ -77,7 +77,7 @@ pub(crate) struct NewConnection {
 
 /// An available connection.
 pub(crate) struct IdleConnection<T> {
-    pub(crate) conn: T,
+    pub(crate) conn: Box<T>,
     pub(crate) meta: ConnMeta,
     /// When it became available; only kept when the pool has a `max_idle_time`.
     since: Option<Instant>,
@@ -146,7 +146,7 @@ pub(crate) struct PoolState<T> {
     pub(crate) found_at_once: u64,
     pub(crate) closed: ClosedCounts,
     /// Connections closed under the lock; dropped once it is released.
-    pub(crate) graveyard: Vec<T>,
+    pub(crate) graveyard: Vec<Box<T>>,
     /// A change that may let the head of the wait queue proceed.
     pub(crate) availability_changed: bool,
     /// A connection was closed (the background task may need to replace it).
@@ -325,7 +325,7 @@ impl<T: Poolable> PoolState<T> {
     /// available, or close it.
     pub(crate) fn pending_to_available(
         &mut self,
-        conn: T,
+        conn: Box<T>,
         meta: ConnMeta,
         now: Option<Instant>,
         ev: &EventSink,
@@ -341,7 +341,7 @@ impl<T: Poolable> PoolState<T> {
     /// A pending connection will never be established.
     pub(crate) fn pending_failed(
         &mut self,
-        conn: Option<T>,
+        conn: Option<Box<T>>,
         meta: &ConnMeta,
         populate: bool,
         reason: ConnectionClosedReason,

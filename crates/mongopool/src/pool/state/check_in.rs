@@ -15,7 +15,7 @@ impl<T: Poolable> PoolState<T> {
     /// checkout was dropped before it received it).
     pub(crate) fn orphan_returned(
         &mut self,
-        conn: T,
+        conn: Box<T>,
         meta: ConnMeta,
         now: Option<Instant>,
         ev: &EventSink,
@@ -30,7 +30,7 @@ impl<T: Poolable> PoolState<T> {
     /// first (the most recently used), and so it need not look.
     pub(crate) fn check_in(
         &mut self,
-        conn: T,
+        conn: Box<T>,
         meta: ConnMeta,
         now: Option<Instant>,
         ev: &EventSink,
@@ -92,7 +92,7 @@ impl<T: Poolable> PoolState<T> {
 
     pub(super) fn return_in_use(
         &mut self,
-        conn: T,
+        conn: Box<T>,
         meta: ConnMeta,
         now: Option<Instant>,
         ev: &EventSink,
@@ -125,7 +125,7 @@ impl<T: Poolable> PoolState<T> {
 
     pub(super) fn make_available(
         &mut self,
-        conn: T,
+        conn: Box<T>,
         meta: ConnMeta,
         now: Option<Instant>,
         ev: &EventSink,
