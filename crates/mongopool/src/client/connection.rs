@@ -2,8 +2,7 @@
 //! plus the server it was selected on and the way back to the topology for errors.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bson::{RawDocument, RawDocumentBuf};
 
@@ -11,23 +10,26 @@ use crate::connection::{CommandOptions, Connection};
 use crate::error::{Error, Result};
 use crate::pool::PooledConnection;
 use crate::read_preference::ReadPreference;
-use crate::topology::{ErrorPhase, SelectedServer, ServerType, Topology, TopologyType};
+use crate::topology::{ErrorPhase, SelectedServer, ServerType, TopologyType};
 
-/// Counts an operation on a server for selection's "power of two choices", from
-/// checkout until the connection is checked in.
-pub(crate) struct OperationGuard(Arc<AtomicU32>);
+/// The selected server, counting an operation on it for selection's "power of two
+/// choices" from checkout until the connection is checked in.
+pub(crate) struct OperationGuard(SelectedServer);
 
 impl OperationGuard {
-    pub(crate) fn start(server: &SelectedServer) -> OperationGuard {
-        let count = server.operations().clone();
-        count.fetch_add(1, Ordering::Relaxed);
-        OperationGuard(count)
+    pub(crate) fn start(server: SelectedServer) -> OperationGuard {
+        server.operations().fetch_add(1, Ordering::Relaxed);
+        OperationGuard(server)
+    }
+
+    pub(crate) fn server(&self) -> &SelectedServer {
+        &self.0
     }
 }
 
 impl Drop for OperationGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.operations().fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -42,16 +44,14 @@ impl Drop for OperationGuard {
 pub struct ClientConnection {
     // Declared first: checked in before the operation stops counting.
     conn: PooledConnection<Connection>,
-    server: SelectedServer,
-    topology: Topology,
     options: CommandOptions,
-    _operation: OperationGuard,
+    operation: OperationGuard,
 }
 
 impl std::fmt::Debug for ClientConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientConnection")
-            .field("server", &self.server)
+            .field("server", self.server())
             .field("connection", &*self.conn)
             .finish()
     }
@@ -60,24 +60,20 @@ impl std::fmt::Debug for ClientConnection {
 impl ClientConnection {
     pub(crate) fn new(
         conn: PooledConnection<Connection>,
-        server: SelectedServer,
-        topology: Topology,
         read_preference: Option<&ReadPreference>,
         operation: OperationGuard,
     ) -> ClientConnection {
-        let options = command_options(&server, read_preference);
+        let options = command_options(operation.server(), read_preference);
         ClientConnection {
             conn,
-            server,
-            topology,
             options,
-            _operation: operation,
+            operation,
         }
     }
 
     /// The server it was selected on (its description at selection time).
     pub fn server(&self) -> &SelectedServer {
-        &self.server
+        self.operation.server()
     }
 
     /// The options [`ClientConnection::run_command`] uses: for a read, secondaryOk on
@@ -101,8 +97,12 @@ impl ClientConnection {
     /// Tells the topology about an error this connection ran into (SDAM error
     /// handling, with the connection's generation and wire version).
     pub fn report_error(&self, error: &Error) {
+        // Nothing to tell once the client is gone.
+        let Some(topology) = self.server().topology() else {
+            return;
+        };
         let hello = self.conn.hello();
-        self.topology.handle_application_error(
+        topology.handle_application_error(
             error,
             self.conn.address(),
             self.conn.generation(),

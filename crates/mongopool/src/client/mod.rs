@@ -211,20 +211,14 @@ impl Client {
         server: SelectedServer,
         read_preference: Option<&ReadPreference>,
     ) -> Result<ClientConnection> {
-        let operation = connection::OperationGuard::start(&server);
         // Read before the checkout: a connection it establishes is of this generation,
         // and the pool may be cleared and readied again before its error comes back.
         let generation = server.pool().generation();
-        match server.pool().checkout().await {
-            Ok(conn) => Ok(ClientConnection::new(
-                conn,
-                server,
-                self.topology.clone(),
-                read_preference,
-                operation,
-            )),
+        let operation = connection::OperationGuard::start(server);
+        match operation.server().pool().checkout().await {
+            Ok(conn) => Ok(ClientConnection::new(conn, read_preference, operation)),
             Err(e) => {
-                report_checkout_error(&self.topology, &server, generation, &e);
+                report_checkout_error(&self.topology, operation.server(), generation, &e);
                 Err(e)
             }
         }

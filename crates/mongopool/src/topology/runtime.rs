@@ -49,6 +49,9 @@ pub(crate) struct Snapshot {
     /// [`unique_primary_choice`] of the description, when that server has a handle:
     /// what a write or a plain primary read selects, without a pass over the servers.
     pub(crate) primary_choice: Option<usize>,
+    /// The topology, for errors met on a selected server (weak: the topology holds
+    /// its snapshots).
+    pub(crate) topology: Weak<TopologyInner>,
 }
 
 struct State {
@@ -89,6 +92,7 @@ impl TopologyInner {
             handles: Vec::new(),
             closed: false,
             primary_choice: None,
+            topology: Weak::new(),
         }));
         let inner = Arc::new_cyclic(|this| TopologyInner {
             id: TopologyId::new(),
@@ -214,6 +218,7 @@ impl TopologyInner {
             handles: Vec::new(),
             closed: true,
             primary_choice: None,
+            topology: self.this.clone(),
         }));
         tasks
     }
@@ -316,6 +321,7 @@ impl TopologyInner {
             handles,
             closed: state.closed,
             primary_choice,
+            topology: self.this.clone(),
         }));
     }
 

@@ -353,6 +353,14 @@ impl SelectedServer {
         self.snapshot.description.topology_type()
     }
 
+    /// The topology it was selected in, unless that is gone.
+    pub(crate) fn topology(&self) -> Option<Topology> {
+        self.snapshot
+            .topology
+            .upgrade()
+            .map(|inner| Topology { inner })
+    }
+
     /// The server's pool.
     pub fn pool(&self) -> &MongoPool {
         &self.handle().pool
