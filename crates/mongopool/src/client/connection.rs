@@ -40,6 +40,10 @@ impl Drop for OperationGuard {
 /// in for this server and reports errors to the topology. Code that runs commands on
 /// the [`Connection`] directly should pass errors to
 /// [`ClientConnection::report_error`].
+///
+/// It does not keep the [`Client`](super::Client) alive: once every clone of the client
+/// is dropped (or it is closed), the connection still runs commands, errors are no
+/// longer reported, and the check-in closes it.
 #[must_use = "dropping the connection checks it back in at once"]
 pub struct ClientConnection {
     // Declared first: checked in before the operation stops counting.
