@@ -189,17 +189,19 @@ impl Topology {
         deprioritized: &[ServerAddress],
         timeout: Duration,
     ) -> Result<SelectedServer> {
+        // The snapshot's Arc moves into the SelectedServer: one reference count
+        // increment per selection, not two.
         let snapshot = self.inner.snapshot.borrow().clone();
-        if let Some(selected) = self.try_select(&snapshot, criteria, deprioritized)? {
-            return Ok(selected);
+        if let Some(index) = self.try_select(&snapshot, criteria, deprioritized)? {
+            return Ok(SelectedServer { snapshot, index });
         }
         let start = tokio::time::Instant::now();
         let deadline = start + timeout;
         let mut receiver = self.inner.snapshot.subscribe();
         loop {
             let snapshot = receiver.borrow_and_update().clone();
-            if let Some(selected) = self.try_select(&snapshot, criteria, deprioritized)? {
-                return Ok(selected);
+            if let Some(index) = self.try_select(&snapshot, criteria, deprioritized)? {
+                return Ok(SelectedServer { snapshot, index });
             }
             self.inner.request_immediate_checks();
             match tokio::time::timeout_at(deadline, receiver.changed()).await {
@@ -216,21 +218,20 @@ impl Topology {
         }
     }
 
+    /// The index in `snapshot` of the server selected for `criteria`, if any suits
+    /// and has a pool.
     fn try_select(
         &self,
-        snapshot: &Arc<Snapshot>,
+        snapshot: &Snapshot,
         criteria: &SelectionCriteria,
         deprioritized: &[ServerAddress],
-    ) -> Result<Option<SelectedServer>> {
+    ) -> Result<Option<usize>> {
         if snapshot.closed {
             return Err(closed_error());
         }
         if let Some(index) = snapshot.primary_choice {
             if deprioritized.is_empty() && criteria.is_primary_only() {
-                return Ok(Some(SelectedServer {
-                    snapshot: snapshot.clone(),
-                    index,
-                }));
+                return Ok(Some(index));
             }
         }
         let description = &snapshot.description;
@@ -253,12 +254,7 @@ impl Topology {
             return Ok(None);
         };
         let index = description.servers().position(|s| std::ptr::eq(s, chosen));
-        Ok(index
-            .filter(|&i| matches!(snapshot.handles.get(i), Some(Some(_))))
-            .map(|index| SelectedServer {
-                snapshot: snapshot.clone(),
-                index,
-            }))
+        Ok(index.filter(|&i| matches!(snapshot.handles.get(i), Some(Some(_)))))
     }
 
     /// Reports an error that an application connection to `address` ran into, for
