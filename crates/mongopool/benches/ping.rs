@@ -327,6 +327,16 @@ fn main() {
             runtime.block_on(raw_tokio.run(n));
         }),
     );
+    // A read on a direct connection with secondaryOk (what a Client sends to a
+    // standalone): the `$readPreference: {mode: "primaryPreferred"}` it carries is
+    // built once, not per command.
+    ours.options.secondary_ok = true;
+    println!(
+        "  heap allocations per warm ping with secondaryOk: Connection::command_borrowed {:.2}",
+        allocations_per_ping(|n| {
+            runtime.block_on(ours.run_borrowed(n));
+        }),
+    );
 
     criterion.final_summary();
     drop(server);

@@ -1,9 +1,11 @@
 //! Read preferences, as a command carries them to a mongos or a replica set member.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use bson::raw::cstr;
-use bson::{RawArrayBuf, RawDocumentBuf};
+use bson::{RawArrayBuf, RawDocument, RawDocumentBuf};
 
 use crate::error::{Error, Result};
 
@@ -19,6 +21,19 @@ pub struct ReadPreference {
     /// `maxStalenessSeconds` (not allowed with `Primary`; at least 90 s).
     pub max_staleness: Option<Duration>,
 }
+
+/// Every mode, in declaration order (the order of [`MODE_DOCUMENTS`]).
+const MODES: [ReadPreferenceMode; 5] = [
+    ReadPreferenceMode::Primary,
+    ReadPreferenceMode::PrimaryPreferred,
+    ReadPreferenceMode::Secondary,
+    ReadPreferenceMode::SecondaryPreferred,
+    ReadPreferenceMode::Nearest,
+];
+
+/// `{mode: <name>}` for each of [`MODES`].
+static MODE_DOCUMENTS: LazyLock<[RawDocumentBuf; 5]> =
+    LazyLock::new(|| MODES.map(|mode| ReadPreference::with_mode(mode).to_document()));
 
 /// The read preference modes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,6 +118,18 @@ impl ReadPreference {
         self.mode != ReadPreferenceMode::Primary
     }
 
+    /// [`ReadPreference::to_document`], borrowed from a document built once per mode
+    /// when only the mode is set (the common case, such as the primaryPreferred that
+    /// every read on a direct connection sends): no allocation per command.
+    pub(crate) fn wire_document(&self) -> Cow<'static, RawDocument> {
+        if self.tag_sets.is_empty() && self.max_staleness.is_none() {
+            // MODES is in declaration order, so a mode's discriminant is its index.
+            Cow::Borrowed(&MODE_DOCUMENTS[self.mode as usize])
+        } else {
+            Cow::Owned(self.to_document())
+        }
+    }
+
     /// The `$readPreference` document.
     pub fn to_document(&self) -> RawDocumentBuf {
         let mut doc = RawDocumentBuf::new();
@@ -174,5 +201,22 @@ mod tests {
             ReadPreferenceMode::SecondaryPreferred
         );
         assert!(ReadPreferenceMode::parse("x").is_err());
+    }
+
+    #[test]
+    fn the_wire_document_is_the_document_borrowed_when_only_the_mode_is_set() {
+        for mode in MODES {
+            let rp = ReadPreference::with_mode(mode);
+            let wire = rp.wire_document();
+            assert!(matches!(wire, Cow::Borrowed(_)), "{mode:?}");
+            assert_eq!(wire.as_ref(), rp.to_document().as_ref(), "{mode:?}");
+        }
+        let tagged = ReadPreference {
+            tag_sets: vec![rawdoc! {"dc": "ny"}],
+            ..ReadPreference::with_mode(ReadPreferenceMode::Nearest)
+        };
+        let wire = tagged.wire_document();
+        assert!(matches!(wire, Cow::Owned(_)));
+        assert_eq!(wire.as_ref(), tagged.to_document().as_ref());
     }
 }

@@ -1,5 +1,7 @@
 //! Commands: `command`, `write_command`, `send_message`, `receive_message`.
 
+use std::borrow::Cow;
+
 use bson::raw::cstr;
 use bson::{RawDocument, RawDocumentBuf};
 use mongopool_wire::{Decoded, Message, MsgFlags, OpCode, OpQuery, QueryFlags, HEADER_LEN};
@@ -323,14 +325,17 @@ impl Connection {
     }
 
     /// `$readPreference` of an OP_MSG command, where a mongos or a secondary needs one.
-    fn op_msg_read_preference(&self, options: &CommandOptions) -> Option<RawDocumentBuf> {
+    fn op_msg_read_preference(
+        &self,
+        options: &CommandOptions,
+    ) -> Option<Cow<'static, RawDocument>> {
         let rp = &options.read_preference;
         if self.hello.is_mongos {
-            (rp.mode != ReadPreferenceMode::Primary).then(|| rp.to_document())
+            (rp.mode != ReadPreferenceMode::Primary).then(|| rp.wire_document())
         } else if rp.mode != ReadPreferenceMode::Primary {
-            Some(rp.to_document())
+            Some(rp.wire_document())
         } else if options.secondary_ok {
-            Some(ReadPreference::with_mode(ReadPreferenceMode::PrimaryPreferred).to_document())
+            Some(ReadPreference::with_mode(ReadPreferenceMode::PrimaryPreferred).wire_document())
         } else {
             None
         }
