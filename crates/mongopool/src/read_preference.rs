@@ -65,14 +65,7 @@ impl ReadPreferenceMode {
 
     /// Parses a mode name, case-insensitively.
     pub fn parse(name: &str) -> Result<Self> {
-        let modes = [
-            ReadPreferenceMode::Primary,
-            ReadPreferenceMode::PrimaryPreferred,
-            ReadPreferenceMode::Secondary,
-            ReadPreferenceMode::SecondaryPreferred,
-            ReadPreferenceMode::Nearest,
-        ];
-        modes
+        MODES
             .into_iter()
             .find(|m| m.name().eq_ignore_ascii_case(name))
             .ok_or_else(|| Error::configuration(format!("unknown read preference mode {name:?}")))
