@@ -78,6 +78,14 @@ impl ReadPreference {
         ReadPreference::default()
     }
 
+    /// Mode primary with neither tags nor `maxStalenessSeconds`: a read that goes
+    /// where a write goes.
+    pub fn is_primary_only(&self) -> bool {
+        self.mode == ReadPreferenceMode::Primary
+            && self.tag_sets.is_empty()
+            && self.max_staleness.is_none()
+    }
+
     /// A mode with no tags and no staleness bound.
     pub fn with_mode(mode: ReadPreferenceMode) -> Self {
         ReadPreference {

@@ -239,3 +239,35 @@ async fn secondary_preferred_falls_back_to_the_primary_and_returns_after_restart
     assert_eq!(sim.stats(0).reads_accepted, 1);
     client.close().await;
 }
+
+/// Server selection's "power of two choices" over real pools: with two routers in
+/// the latency window, both are drawn, and the one with fewer operations in progress
+/// (connections checked out through the client) wins every time.
+#[tokio::test]
+async fn the_less_busy_of_two_routers_is_selected() {
+    let backend = backend().await;
+    let sim = Simulator::mongos(2).start(backend.address()).await.unwrap();
+    let uri = format!(
+        "mongodb://{}/?heartbeatFrequencyMS=500&localThresholdMS=60000",
+        sim.hosts()
+    );
+    let client = Client::connect(&uri).await.unwrap();
+    let routers: Vec<_> = (0..2).map(|i| (sim.host(i), ServerType::Mongos)).collect();
+    wait_for_types(&client, &routers).await;
+    for _ in 0..10 {
+        let first = client.checkout(&ReadPreference::primary()).await.unwrap();
+        assert_eq!(first.server().operation_count(), 1);
+        let second = client.checkout_for_write().await.unwrap();
+        assert_ne!(
+            first.server().address(),
+            second.server().address(),
+            "the busy router was selected again"
+        );
+        assert_eq!(second.server().operation_count(), 1);
+        let busy = first.server().address().clone();
+        drop(second);
+        let third = client.checkout(&ReadPreference::primary()).await.unwrap();
+        assert_ne!(third.server().address(), &busy, "the busy router was selected");
+    }
+    client.close().await;
+}

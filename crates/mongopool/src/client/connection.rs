@@ -2,7 +2,6 @@
 //! plus the server it was selected on and the way back to the topology for errors.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::Ordering;
 
 use bson::{RawDocument, RawDocumentBuf};
 
@@ -12,28 +11,10 @@ use crate::pool::PooledConnection;
 use crate::read_preference::ReadPreference;
 use crate::topology::{ErrorPhase, SelectedServer, ServerType, TopologyType};
 
-/// The selected server, counting an operation on it for selection's "power of two
-/// choices" from checkout until the connection is checked in.
-pub(crate) struct OperationGuard(SelectedServer);
-
-impl OperationGuard {
-    pub(crate) fn start(server: SelectedServer) -> OperationGuard {
-        server.operations().fetch_add(1, Ordering::Relaxed);
-        OperationGuard(server)
-    }
-
-    pub(crate) fn server(&self) -> &SelectedServer {
-        &self.0
-    }
-}
-
-impl Drop for OperationGuard {
-    fn drop(&mut self) {
-        self.0.operations().fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// A connection to a selected server, checked in when dropped. Derefs to the pool's
+/// A connection to a selected server, checked in when dropped. Until then it counts
+/// as an operation in progress on that server, for server selection (the pool keeps
+/// that count: see [`Pool::operation_count`](crate::pool::Pool::operation_count)).
+/// Derefs to the pool's
 /// [`PooledConnection`] (and through it to the [`Connection`]).
 ///
 /// [`ClientConnection::run_command`] runs a command with the read preference filled
@@ -46,10 +27,9 @@ impl Drop for OperationGuard {
 /// longer reported, and the check-in closes it.
 #[must_use = "dropping the connection checks it back in at once"]
 pub struct ClientConnection {
-    // Declared first: checked in before the operation stops counting.
     conn: PooledConnection<Connection>,
     options: CommandOptions,
-    operation: OperationGuard,
+    server: SelectedServer,
 }
 
 impl std::fmt::Debug for ClientConnection {
@@ -65,19 +45,19 @@ impl ClientConnection {
     pub(crate) fn new(
         conn: PooledConnection<Connection>,
         read_preference: Option<&ReadPreference>,
-        operation: OperationGuard,
+        server: SelectedServer,
     ) -> ClientConnection {
-        let options = command_options(operation.server(), read_preference);
+        let options = command_options(&server, read_preference);
         ClientConnection {
             conn,
             options,
-            operation,
+            server,
         }
     }
 
     /// The server it was selected on (its description at selection time).
     pub fn server(&self) -> &SelectedServer {
-        self.operation.server()
+        &self.server
     }
 
     /// The options [`ClientConnection::run_command`] uses: for a read, secondaryOk on

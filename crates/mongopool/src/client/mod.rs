@@ -125,18 +125,25 @@ impl Client {
     /// out of its pool. Commands run through [`ClientConnection::run_command`] get
     /// the read preference in the form that server needs.
     pub async fn checkout(&self, read_preference: &ReadPreference) -> Result<ClientConnection> {
-        let criteria = SelectionCriteria::Read(read_preference.clone());
-        let server = self.topology.select_server(&criteria).await?;
+        let server = match read_preference.is_primary_only() {
+            true => self.topology.primary_now()?,
+            false => None,
+        };
+        let server = match server {
+            Some(server) => server,
+            None => {
+                let criteria = SelectionCriteria::Read(read_preference.clone());
+                Box::pin(self.topology.select_server(&criteria)).await?
+            }
+        };
         self.checkout_from(server, Some(read_preference)).await
     }
 
     /// Selects a server that takes writes (the primary, a mongos, a standalone) and
     /// checks a connection out of its pool.
     pub async fn checkout_for_write(&self) -> Result<ClientConnection> {
-        let server = self
-            .topology
-            .select_server(&SelectionCriteria::Write)
-            .await?;
+        let timeout = self.topology.settings().server_selection_timeout;
+        let server = self.select(&SelectionCriteria::Write, &[], timeout).await?;
         self.checkout_from(server, None).await
     }
 
@@ -176,11 +183,7 @@ impl Client {
             &mut thread_jitter::ThreadJitter,
             || self.topology.description().topology_type() == TopologyType::Sharded,
             |deprioritized| async move {
-                let server = match self
-                    .topology
-                    .select_server_with(criteria, &deprioritized, timeout)
-                    .await
-                {
+                let server = match self.select(criteria, &deprioritized, timeout).await {
                     Ok(server) => server,
                     Err(e) => return (None, Err(e)),
                 };
@@ -206,6 +209,27 @@ impl Client {
         self.topology.close().await;
     }
 
+    /// [`Topology::select_server_with`], without its (large) future when the
+    /// snapshot already names the server: the common case of a write or a primary
+    /// read in a settled topology.
+    async fn select(
+        &self,
+        criteria: &SelectionCriteria,
+        deprioritized: &[crate::address::ServerAddress],
+        timeout: std::time::Duration,
+    ) -> Result<SelectedServer> {
+        if deprioritized.is_empty() && criteria.is_primary_only() {
+            if let Some(server) = self.topology.primary_now()? {
+                return Ok(server);
+            }
+        }
+        Box::pin(
+            self.topology
+                .select_server_with(criteria, deprioritized, timeout),
+        )
+        .await
+    }
+
     async fn checkout_from(
         &self,
         server: SelectedServer,
@@ -214,11 +238,10 @@ impl Client {
         // Read before the checkout: a connection it establishes is of this generation,
         // and the pool may be cleared and readied again before its error comes back.
         let generation = server.pool().generation();
-        let operation = connection::OperationGuard::start(server);
-        match operation.server().pool().checkout().await {
-            Ok(conn) => Ok(ClientConnection::new(conn, read_preference, operation)),
+        match server.pool().checkout().await {
+            Ok(conn) => Ok(ClientConnection::new(conn, read_preference, server)),
             Err(e) => {
-                report_checkout_error(&self.topology, operation.server(), generation, &e);
+                report_checkout_error(&self.topology, &server, generation, &e);
                 Err(e)
             }
         }

@@ -330,6 +330,19 @@ impl<C: Connector> PoolInner<C> {
         self.limits.max_idle_time.map(|_| Instant::now())
     }
 
+    /// Checkouts under way or done and not yet checked in (see [`Pool::operation_count`]).
+    ///
+    /// [`Pool::operation_count`]: super::Pool::operation_count
+    pub(crate) fn operation_count(&self) -> u32 {
+        sync_point();
+        let (in_use, pending) = {
+            let st = lock(&self.state);
+            (st.in_use, st.pending)
+        };
+        let waiters = self.counters.waiters.load(Ordering::Relaxed);
+        (in_use + pending).saturating_add(u32::try_from(waiters).unwrap_or(u32::MAX))
+    }
+
     /// The connections in use by purpose, for a load-balanced pool's wait queue timeout.
     pub(crate) fn in_use_by_purpose(&self) -> InUseByPurpose {
         let in_use = lock(&self.state).in_use as usize;

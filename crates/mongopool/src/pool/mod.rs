@@ -189,6 +189,16 @@ impl<C: Connector> Pool<C> {
         self.inner.stats()
     }
 
+    /// The operations in progress on the pool's server, as server selection counts
+    /// them (its `operationCount`, for the "power of two choices" among the servers
+    /// within the latency window): connections checked out, connections being
+    /// established, and checkouts waiting. An operation counts from its checkout to
+    /// its check-in, so the count costs the checkout nothing beyond what the pool
+    /// keeps anyway. Takes the state lock, like [`Pool::stats`].
+    pub fn operation_count(&self) -> u32 {
+        self.inner.operation_count()
+    }
+
     /// The generation now: every clear starts a new one. Cheaper than
     /// [`Pool::stats`] (no lock). A checkout that fails while establishing a
     /// connection made it for the generation it was admitted under, which is this

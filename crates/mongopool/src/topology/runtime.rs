@@ -8,7 +8,6 @@
 //! becoming Unknown, as the spec asks.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU32;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use tokio::sync::watch;
@@ -30,14 +29,13 @@ use crate::pool::{Pool, PoolOptions};
 struct Server {
     pool: MongoPool,
     monitor: Option<MonitorHandle>,
-    operations: Arc<AtomicU32>,
 }
 
-/// What selection needs of a server: its pool and its count of operations in progress.
+/// What selection needs of a server: its pool (which also counts the operations in
+/// progress on it).
 #[derive(Clone)]
 pub(crate) struct ServerHandle {
     pub(crate) pool: MongoPool,
-    pub(crate) operations: Arc<AtomicU32>,
 }
 
 /// An immutable view published on every change: the description and, at the same
@@ -245,14 +243,7 @@ impl TopologyInner {
                     let sink: Weak<dyn MonitorSink> = self.this.clone();
                     MonitorHandle::start(config, sink)
                 });
-                state.servers.insert(
-                    address,
-                    Server {
-                        pool,
-                        monitor,
-                        operations: Arc::new(AtomicU32::new(0)),
-                    },
-                );
+                state.servers.insert(address, Server { pool, monitor });
             }
             TopologyAction::RemoveServer(address) => {
                 if let Some(server) = state.servers.remove(&address) {
@@ -309,7 +300,6 @@ impl TopologyInner {
             .map(|sd| {
                 state.servers.get(&sd.address).map(|s| ServerHandle {
                     pool: s.pool.clone(),
-                    operations: s.operations.clone(),
                 })
             })
             .collect::<Vec<_>>();

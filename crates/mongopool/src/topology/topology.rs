@@ -2,7 +2,6 @@
 //! per server, with one connection pool per server, and server selection that waits
 //! for a suitable server.
 
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -174,6 +173,20 @@ impl Topology {
             .await
     }
 
+    /// The server a write (or a primary-only read) selects, when the snapshot
+    /// already names it: no pass over the servers, no wait, no future. `Ok(None)`
+    /// sends the caller to [`Topology::select_server`].
+    pub(crate) fn primary_now(&self) -> Result<Option<SelectedServer>> {
+        let snapshot = self.inner.snapshot.borrow();
+        if snapshot.closed {
+            return Err(closed_error());
+        }
+        Ok(snapshot.primary_choice.map(|index| SelectedServer {
+            snapshot: snapshot.clone(),
+            index,
+        }))
+    }
+
     /// Selects a server for `criteria` (server-selection spec): among the suitable
     /// servers within `localThresholdMS` of the fastest, the less busy of two drawn at
     /// random; `deprioritized` servers only if nothing else suits. While nothing
@@ -240,7 +253,7 @@ impl Topology {
                 .servers()
                 .position(|s| &s.address == address)
                 .and_then(|i| snapshot.handles.get(i)?.as_ref())
-                .map_or(0, |h| h.operations.load(Ordering::Relaxed))
+                .map_or(0, |h| h.pool.operation_count())
         };
         let chosen = select_server(
             description,
@@ -362,13 +375,10 @@ impl SelectedServer {
         &self.handle().pool
     }
 
-    /// Operations in progress on the server, as counted for selection.
+    /// Operations in progress on the server, as counted for selection (see
+    /// [`MongoPool::operation_count`](crate::pool::Pool::operation_count)).
     pub fn operation_count(&self) -> u32 {
-        self.handle().operations.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn operations(&self) -> &Arc<AtomicU32> {
-        &self.handle().operations
+        self.pool().operation_count()
     }
 
     fn handle(&self) -> &super::runtime::ServerHandle {

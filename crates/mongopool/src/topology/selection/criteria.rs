@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::read_preference::{ReadPreference, ReadPreferenceMode};
+use crate::read_preference::ReadPreference;
 
 /// What a selection is for.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,11 +21,7 @@ impl SelectionCriteria {
     pub fn is_primary_only(&self) -> bool {
         match self {
             SelectionCriteria::Write => true,
-            SelectionCriteria::Read(rp) => {
-                rp.mode == ReadPreferenceMode::Primary
-                    && rp.tag_sets.is_empty()
-                    && rp.max_staleness.is_none()
-            }
+            SelectionCriteria::Read(rp) => rp.is_primary_only(),
         }
     }
 }
