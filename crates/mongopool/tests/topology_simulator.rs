@@ -267,7 +267,11 @@ async fn the_less_busy_of_two_routers_is_selected() {
         let busy = first.server().address().clone();
         drop(second);
         let third = client.checkout(&ReadPreference::primary()).await.unwrap();
-        assert_ne!(third.server().address(), &busy, "the busy router was selected");
+        assert_ne!(
+            third.server().address(),
+            &busy,
+            "the busy router was selected"
+        );
     }
     client.close().await;
 }

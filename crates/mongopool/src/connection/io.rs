@@ -4,19 +4,27 @@
 use std::time::Duration;
 
 use mongopool_wire::{check_message_length, Header, HEADER_LEN};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 use crate::stream::Stream;
 
-/// Reads are buffered so that a small reply costs one system call; writes go out
-/// whole from the caller's buffer.
-const READ_BUFFER_BYTES: usize = 16 * 1024;
 /// Up to this size, a message's buffer is allocated at once from its announced length.
 const EAGER_ALLOCATION_BYTES: usize = 4 * 1024 * 1024;
 
+/// Reads ask for exactly the bytes of a message, the header and then the body, and
+/// nothing is read ahead. Why not one large buffered read per reply (one system call
+/// instead of two)? A read that comes back shorter than asked tells tokio that the
+/// socket is drained, so the next reply is read only after the I/O driver has polled
+/// the socket again: a trip through the scheduler per reply. An exact read leaves the
+/// socket marked readable, and the next reply, often there already by the time it is
+/// wanted, is read at once. Under load that is worth more than the system call:
+/// `bench/vs-official`, 64 tasks on 8 connections, went from 0.78x to 0.90x the raw
+/// socket loop (and SecantusDB spent 1.5-2 us less CPU per ping).
+///
+/// Writes go out whole from the caller's buffer.
 pub(crate) struct FramedStream {
-    inner: BufReader<Stream>,
+    inner: Stream,
     socket_timeout: Option<Duration>,
     max_message_size: usize,
 }
@@ -28,24 +36,23 @@ impl FramedStream {
         max_message_size: usize,
     ) -> Self {
         FramedStream {
-            inner: BufReader::with_capacity(READ_BUFFER_BYTES, stream),
+            inner: stream,
             socket_timeout,
             max_message_size,
         }
     }
 
     pub(crate) fn is_tls(&self) -> bool {
-        self.inner.get_ref().is_tls()
+        self.inner.is_tls()
     }
 
     pub(crate) fn is_peer_closed(&mut self) -> bool {
-        // Bytes already buffered that nobody asked for mean the stream is out of step.
-        !self.inner.buffer().is_empty() || !self.inner.get_mut().probe().is_usable()
+        !self.inner.probe().is_usable()
     }
 
     /// Writes `bytes` and flushes, within the socket timeout.
     pub(crate) async fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
-        let stream = self.inner.get_mut();
+        let stream = &mut self.inner;
         let fut = async {
             stream.write_all(bytes).await?;
             stream.flush().await
