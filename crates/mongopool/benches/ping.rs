@@ -10,6 +10,13 @@
 //!
 //! Run: `cargo bench -p mongopool --bench ping` (needs `secantusd-rs`, see
 //! `scripts/install-test-server`).
+//!
+//! On a small machine, pin it: `taskset -c 0 target/release/deps/ping-* --bench`.
+//! Unpinned, each connection's round trip settles in one of two modes for a whole
+//! run (the server's thread on the client's CPU or on another one: about 12 us or
+//! 35 us on a 2-core VM), whichever loop it belongs to, so the ratios swing from
+//! 0.4x to 2.8x between runs. Pinned, client and server share one CPU and the runs
+//! agree within 2 %.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
