@@ -233,6 +233,26 @@ async fn bytes_nobody_asked_for_make_the_peer_look_closed() {
     );
 }
 
+/// Stray bytes right behind a reply stay in the socket (a reply is read exactly, never
+/// past its end) and are seen there.
+#[tokio::test(start_paused = true)]
+async fn bytes_right_behind_a_reply_make_the_peer_look_closed() {
+    let (server, _dir) = start_unix(Behavior::modern().on("ping", |_, default| {
+        Action::Sequence(vec![default, Action::Raw(b"unsolicited".to_vec())])
+    }))
+    .await;
+    let mut conn = connect(&server).await;
+    conn.command("admin", &ping(), &defaults()).await.unwrap();
+    server
+        .journal()
+        .wait_until(|e| (e.sends_on(0) == 3).then_some(()))
+        .await;
+    assert!(
+        conn.is_peer_closed(),
+        "stray bytes behind the reply: the connection is out of step and must not be reused"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_server_that_hung_up_makes_the_peer_look_closed() {
     let (server, _dir) = start_unix(Behavior::modern().on("ping", |_, default| {
