@@ -125,6 +125,7 @@ impl Client {
     /// out of its pool. Commands run through [`ClientConnection::run_command`] get
     /// the read preference in the form that server needs.
     pub async fn checkout(&self, read_preference: &ReadPreference) -> Result<ClientConnection> {
+        // The primary is found without cloning the read preference into criteria.
         let server = match read_preference.is_primary_only() {
             true => self.topology.primary_now()?,
             false => None,
@@ -133,7 +134,7 @@ impl Client {
             Some(server) => server,
             None => {
                 let criteria = SelectionCriteria::Read(read_preference.clone());
-                Box::pin(self.topology.select_server(&criteria)).await?
+                self.topology.select_server(&criteria).await?
             }
         };
         self.checkout_from(server, Some(read_preference)).await
@@ -142,8 +143,10 @@ impl Client {
     /// Selects a server that takes writes (the primary, a mongos, a standalone) and
     /// checks a connection out of its pool.
     pub async fn checkout_for_write(&self) -> Result<ClientConnection> {
-        let timeout = self.topology.settings().server_selection_timeout;
-        let server = self.select(&SelectionCriteria::Write, &[], timeout).await?;
+        let server = self
+            .topology
+            .select_server(&SelectionCriteria::Write)
+            .await?;
         self.checkout_from(server, None).await
     }
 
@@ -183,7 +186,11 @@ impl Client {
             &mut thread_jitter::ThreadJitter,
             || self.topology.description().topology_type() == TopologyType::Sharded,
             |deprioritized| async move {
-                let server = match self.select(criteria, &deprioritized, timeout).await {
+                let server = match self
+                    .topology
+                    .select_server_with(criteria, &deprioritized, timeout)
+                    .await
+                {
                     Ok(server) => server,
                     Err(e) => return (None, Err(e)),
                 };
@@ -207,27 +214,6 @@ impl Client {
     /// monitors have closed their connections. Operations fail afterwards.
     pub async fn close(&self) {
         self.topology.close().await;
-    }
-
-    /// [`Topology::select_server_with`], without its (large) future when the
-    /// snapshot already names the server: the common case of a write or a primary
-    /// read in a settled topology.
-    async fn select(
-        &self,
-        criteria: &SelectionCriteria,
-        deprioritized: &[crate::address::ServerAddress],
-        timeout: std::time::Duration,
-    ) -> Result<SelectedServer> {
-        if deprioritized.is_empty() && criteria.is_primary_only() {
-            if let Some(server) = self.topology.primary_now()? {
-                return Ok(server);
-            }
-        }
-        Box::pin(
-            self.topology
-                .select_server_with(criteria, deprioritized, timeout),
-        )
-        .await
     }
 
     async fn checkout_from(

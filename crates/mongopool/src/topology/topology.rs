@@ -174,8 +174,9 @@ impl Topology {
     }
 
     /// The server a write (or a primary-only read) selects, when the snapshot
-    /// already names it: no pass over the servers, no wait, no future. `Ok(None)`
-    /// sends the caller to [`Topology::select_server`].
+    /// already names it: no pass over the servers and no future, for callers that
+    /// would otherwise build a [`SelectionCriteria`] first. `Ok(None)` sends the
+    /// caller to [`Topology::select_server`].
     pub(crate) fn primary_now(&self) -> Result<Option<SelectedServer>> {
         let snapshot = self.inner.snapshot.borrow();
         if snapshot.closed {
@@ -208,6 +209,20 @@ impl Topology {
         if let Some(index) = self.try_select(&snapshot, criteria, deprioritized)? {
             return Ok(SelectedServer { snapshot, index });
         }
+        // Boxed: the wait holds a receiver and a timer across its awaits, and a future
+        // is copied whole into every future that awaits it. A selection settled at
+        // once (the common case) needs none of it, so it stays a small future.
+        Box::pin(self.wait_for_server(criteria, deprioritized, timeout)).await
+    }
+
+    /// The rest of [`Topology::select_server_with`] when nothing suits at once: asks
+    /// for checks and waits for the description to change, until `timeout`.
+    async fn wait_for_server(
+        &self,
+        criteria: &SelectionCriteria,
+        deprioritized: &[ServerAddress],
+        timeout: Duration,
+    ) -> Result<SelectedServer> {
         let start = tokio::time::Instant::now();
         let deadline = start + timeout;
         let mut receiver = self.inner.snapshot.subscribe();
