@@ -88,8 +88,9 @@ fn contended(c: &mut Criterion) {
     );
 }
 
-/// A checkout through the front door (server selection on the topology snapshot, then
-/// the selected server's pool) against a direct checkout of the same kind of pool,
+/// A checkout through the topology (server selection on the topology snapshot, then
+/// the selected server's pool) and through the front door (the `Client`), against a
+/// direct checkout of the same kind of pool,
 /// both warm, against the in-process mock server (checkouts touch no socket).
 fn through_topology(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -130,9 +131,11 @@ fn through_topology(c: &mut Criterion) {
     rt.block_on(client.close());
 }
 
-/// Client checkout time over direct checkout time, measured in alternating batches in
-/// the same run (so that a drift of the machine's speed hits both sides alike):
-/// prints the median of the per-round ratios and the ratio of the totals.
+/// Checkout times through the topology (select a server, check out of its pool) and
+/// through the Client (the same, wrapped as a `ClientConnection`) over the direct
+/// checkout time, measured in alternating batches in the same run (so that a drift
+/// of the machine's speed hits every side alike): prints the median of the per-round
+/// ratios and the ratio of the totals.
 fn alternating_ratio(
     rt: &tokio::runtime::Runtime,
     direct: &mongopool::MongoPool,
@@ -141,33 +144,44 @@ fn alternating_ratio(
 ) {
     const ROUNDS: usize = 30;
     const BATCH: u32 = 20_000;
-    let (mut ratios, mut direct_total, mut client_total) = (Vec::new(), 0.0, 0.0);
+    let write = mongopool::topology::SelectionCriteria::Write;
+    let topology = client.topology();
+    let [mut direct_t, mut topology_t, mut client_t] = [(); 3].map(|_| Vec::new());
     rt.block_on(async {
         for _ in 0..ROUNDS {
             let start = Instant::now();
             for _ in 0..BATCH {
                 drop(direct.checkout().await.unwrap());
             }
-            let d = start.elapsed().as_secs_f64();
+            direct_t.push(start.elapsed().as_secs_f64());
+            let start = Instant::now();
+            for _ in 0..BATCH {
+                let server = topology.select_server(&write).await.unwrap();
+                drop(server.pool().checkout().await.unwrap());
+            }
+            topology_t.push(start.elapsed().as_secs_f64());
             let start = Instant::now();
             for _ in 0..BATCH {
                 drop(client.checkout(primary).await.unwrap());
             }
-            let c = start.elapsed().as_secs_f64();
-            ratios.push(c / d);
-            direct_total += d;
-            client_total += c;
+            client_t.push(start.elapsed().as_secs_f64());
         }
     });
-    ratios.sort_by(f64::total_cmp);
-    let per = |t: f64| t * 1e9 / (ROUNDS as f64 * f64::from(BATCH));
+    let per = |t: &[f64]| t.iter().sum::<f64>() * 1e9 / (ROUNDS as f64 * f64::from(BATCH));
+    let ratio = |t: &[f64]| {
+        let mut ratios: Vec<f64> = t.iter().zip(&direct_t).map(|(t, d)| t / d).collect();
+        ratios.sort_by(f64::total_cmp);
+        let totals = t.iter().sum::<f64>() / direct_t.iter().sum::<f64>();
+        format!("median {:.3}x, totals {totals:.3}x", ratios[ROUNDS / 2])
+    };
     println!(
-        "alternating {ROUNDS} x {BATCH}: direct {:.1} ns, client {:.1} ns per checkout+checkin; \
-         client/direct median {:.3}x, totals {:.3}x",
-        per(direct_total),
-        per(client_total),
-        ratios[ROUNDS / 2],
-        client_total / direct_total
+        "alternating {ROUNDS} x {BATCH}, per checkout+checkin: direct {:.1} ns, \
+         topology {:.1} ns, client {:.1} ns; topology/direct {}; client/direct {}",
+        per(&direct_t),
+        per(&topology_t),
+        per(&client_t),
+        ratio(&topology_t),
+        ratio(&client_t),
     );
 }
 

@@ -74,8 +74,12 @@ impl ReadPreferenceMode {
 
 impl ReadPreference {
     /// The primary only.
-    pub fn primary() -> Self {
-        ReadPreference::default()
+    pub const fn primary() -> Self {
+        ReadPreference {
+            mode: ReadPreferenceMode::Primary,
+            tag_sets: Vec::new(),
+            max_staleness: None,
+        }
     }
 
     /// Mode primary with neither tags nor `maxStalenessSeconds`: a read that goes

@@ -275,3 +275,55 @@ async fn the_less_busy_of_two_routers_is_selected() {
     }
     client.close().await;
 }
+
+/// What a checkout passes on with its commands (server-selection spec, "Passing read
+/// preference"): a replica set member gets the mode, a mongos the whole read
+/// preference, a direct connection to a member secondaryOk; a write, the defaults.
+#[tokio::test]
+async fn a_checkout_passes_the_read_preference_on_as_the_spec_says() {
+    let backend = backend().await;
+    let set = three_members(&backend).await;
+    let routers = Simulator::mongos(1).start(backend.address()).await.unwrap();
+    let secondary = ReadPreference::with_mode(ReadPreferenceMode::SecondaryPreferred);
+    let primary = ReadPreference::primary();
+    // (URI, the server type to wait for, whether a read passes the mode on, whether
+    // it sets secondaryOk).
+    let cases = [
+        (
+            format!("{}/?replicaSet=rs0", set.host(0)),
+            ServerType::RsPrimary,
+            true,
+            false,
+        ),
+        (routers.host(0), ServerType::Mongos, true, false),
+        (
+            format!("{}/?directConnection=true", set.host(1)),
+            ServerType::RsSecondary,
+            false,
+            true,
+        ),
+    ];
+    for (hosts, server_type, passes_mode, secondary_ok) in cases {
+        let client = Client::connect(&format!("mongodb://{hosts}"))
+            .await
+            .unwrap();
+        let host = hosts.split('/').next().unwrap().to_string();
+        wait_for_types(&client, &[(host, server_type)]).await;
+        let read = client.checkout(&secondary).await.unwrap();
+        let options = read.command_options();
+        assert_eq!(options.secondary_ok, secondary_ok, "{hosts}");
+        let expected = if passes_mode { &secondary } else { &primary };
+        assert_eq!(&options.read_preference, expected, "{hosts}");
+        drop(read);
+        let read = client.checkout(&primary).await.unwrap();
+        assert_eq!(read.command_options().secondary_ok, secondary_ok, "{hosts}");
+        assert_eq!(read.command_options().read_preference, primary, "{hosts}");
+        drop(read);
+        if server_type != ServerType::RsSecondary {
+            let write = client.checkout_for_write().await.unwrap();
+            assert!(!write.command_options().secondary_ok, "{hosts}");
+            assert_eq!(write.command_options().read_preference, primary, "{hosts}");
+        }
+        client.close().await;
+    }
+}

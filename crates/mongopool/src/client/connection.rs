@@ -28,9 +28,26 @@ use crate::topology::{ErrorPhase, SelectedServer, ServerType, TopologyType};
 #[must_use = "dropping the connection checks it back in at once"]
 pub struct ClientConnection {
     conn: PooledConnection<Connection>,
-    options: CommandOptions,
+    options: ChosenOptions,
     server: SelectedServer,
 }
+
+/// The options a checkout chose. Every write and every primary read uses one of two
+/// statics, so the common checkout moves a reference, not a whole [`CommandOptions`]
+/// (the connection is moved a few times on its way to the caller).
+enum ChosenOptions {
+    Static(&'static CommandOptions),
+    Owned(Box<CommandOptions>),
+}
+
+static DEFAULT_OPTIONS: CommandOptions = CommandOptions::DEFAULT;
+
+static SECONDARY_OK_OPTIONS: CommandOptions = CommandOptions {
+    secondary_ok: true,
+    read_preference: ReadPreference::primary(),
+    check: true,
+    allowable_errors: Vec::new(),
+};
 
 impl std::fmt::Debug for ClientConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -65,13 +82,20 @@ impl ClientConnection {
     /// `$readPreference` for a mongos or a replica set member; for a write, the
     /// defaults.
     pub fn command_options(&self) -> &CommandOptions {
-        &self.options
+        match &self.options {
+            ChosenOptions::Static(options) => options,
+            ChosenOptions::Owned(options) => options,
+        }
     }
 
     /// Runs a command with [`ClientConnection::command_options`]; an error is
     /// reported to the topology before it is returned.
     pub async fn run_command(&mut self, db: &str, command: &RawDocument) -> Result<RawDocumentBuf> {
-        let result = self.conn.command(db, command, &self.options).await;
+        let options = match &self.options {
+            ChosenOptions::Static(options) => *options,
+            ChosenOptions::Owned(options) => &**options,
+        };
+        let result = self.conn.command(db, command, options).await;
         if let Err(e) = &result {
             self.report_error(e);
         }
@@ -118,16 +142,23 @@ impl DerefMut for ClientConnection {
 fn command_options(
     server: &SelectedServer,
     read_preference: Option<&ReadPreference>,
-) -> CommandOptions {
-    let mut options = CommandOptions::default();
+) -> ChosenOptions {
     let Some(rp) = read_preference else {
-        return options;
+        return ChosenOptions::Static(&DEFAULT_OPTIONS);
     };
-    let server_type = server.description().server_type;
-    match (server.topology_type(), server_type) {
-        (_, ServerType::Mongos | ServerType::LoadBalancer) => options.read_preference = rp.clone(),
-        (TopologyType::Single, _) => options.secondary_ok = true,
-        _ => options.read_preference = rp.clone(),
+    let passed_on = || match rp.is_primary_only() {
+        true => ChosenOptions::Static(&DEFAULT_OPTIONS),
+        false => ChosenOptions::Owned(Box::new(CommandOptions {
+            read_preference: rp.clone(),
+            ..CommandOptions::DEFAULT
+        })),
+    };
+    // The server's type is looked up only for a direct connection.
+    if server.topology_type() != TopologyType::Single {
+        return passed_on();
     }
-    options
+    match server.description().server_type {
+        ServerType::Mongos | ServerType::LoadBalancer => passed_on(),
+        _ => ChosenOptions::Static(&SECONDARY_OK_OPTIONS),
+    }
 }

@@ -30,14 +30,19 @@ pub struct CommandOptions {
     pub allowable_errors: Vec<AllowableError>,
 }
 
+impl CommandOptions {
+    /// The defaults, as a constant (what [`CommandOptions::default`] returns).
+    pub const DEFAULT: CommandOptions = CommandOptions {
+        secondary_ok: false,
+        read_preference: ReadPreference::primary(),
+        check: true,
+        allowable_errors: Vec::new(),
+    };
+}
+
 impl Default for CommandOptions {
     fn default() -> Self {
-        CommandOptions {
-            secondary_ok: false,
-            read_preference: ReadPreference::primary(),
-            check: true,
-            allowable_errors: Vec::new(),
-        }
+        CommandOptions::DEFAULT
     }
 }
 

@@ -177,6 +177,7 @@ impl Topology {
     /// already names it: no pass over the servers and no future, for callers that
     /// would otherwise build a [`SelectionCriteria`] first. `Ok(None)` sends the
     /// caller to [`Topology::select_server`].
+    #[inline]
     pub(crate) fn primary_now(&self) -> Result<Option<SelectedServer>> {
         let snapshot = self.inner.snapshot.borrow();
         if snapshot.closed {
@@ -386,6 +387,7 @@ impl SelectedServer {
     }
 
     /// The server's pool.
+    #[inline]
     pub fn pool(&self) -> &MongoPool {
         &self.handle().pool
     }
@@ -396,6 +398,7 @@ impl SelectedServer {
         self.pool().operation_count()
     }
 
+    #[inline]
     fn handle(&self) -> &super::runtime::ServerHandle {
         self.snapshot
             .handles
