@@ -84,6 +84,7 @@ impl ReadPreference {
 
     /// Mode primary with neither tags nor `maxStalenessSeconds`: a read that goes
     /// where a write goes.
+    #[inline]
     pub fn is_primary_only(&self) -> bool {
         self.mode == ReadPreferenceMode::Primary
             && self.tag_sets.is_empty()

@@ -59,6 +59,7 @@ impl std::fmt::Debug for ClientConnection {
 }
 
 impl ClientConnection {
+    #[inline]
     pub(crate) fn new(
         conn: PooledConnection<Connection>,
         read_preference: Option<&ReadPreference>,

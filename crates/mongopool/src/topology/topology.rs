@@ -2,6 +2,7 @@
 //! per server, with one connection pool per server, and server selection that waits
 //! for a suitable server.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -168,9 +169,14 @@ impl Topology {
 
     /// Selects a server for `criteria`, waiting up to `serverSelectionTimeoutMS`
     /// for one to appear (see [`Topology::select_server_with`]).
-    pub async fn select_server(&self, criteria: &SelectionCriteria) -> Result<SelectedServer> {
+    ///
+    /// (A plain function returning [`Topology::select_server_with`]'s future: an
+    /// `async fn` would wrap that future in one more state machine.)
+    pub fn select_server<'a>(
+        &'a self,
+        criteria: &'a SelectionCriteria,
+    ) -> impl Future<Output = Result<SelectedServer>> + Send + 'a {
         self.select_server_with(criteria, &[], self.inner.settings.server_selection_timeout)
-            .await
     }
 
     /// The server a write (or a primary-only read) selects, when the snapshot
@@ -207,6 +213,13 @@ impl Topology {
         // The snapshot's Arc moves into the SelectedServer: one reference count
         // increment per selection, not two.
         let snapshot = self.inner.snapshot.borrow().clone();
+        // The common case first, inline: the primary (or the one mongos or
+        // standalone) named by the snapshot, for a write or a plain primary read.
+        if let Some(index) = snapshot.primary_choice {
+            if !snapshot.closed && deprioritized.is_empty() && criteria.is_primary_only() {
+                return Ok(SelectedServer { snapshot, index });
+            }
+        }
         if let Some(index) = self.try_select(&snapshot, criteria, deprioritized)? {
             return Ok(SelectedServer { snapshot, index });
         }

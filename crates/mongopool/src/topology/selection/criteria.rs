@@ -18,6 +18,7 @@ impl SelectionCriteria {
     /// `maxStalenessSeconds`: the criteria [`unique_primary_choice`] answers.
     ///
     /// [`unique_primary_choice`]: super::unique_primary_choice
+    #[inline]
     pub fn is_primary_only(&self) -> bool {
         match self {
             SelectionCriteria::Write => true,
