@@ -279,6 +279,10 @@ async fn a_wait_queue_timeout_says_what_holds_the_connections() {
         (s.in_use, s.in_use_by_cursors, s.in_use_by_transactions),
         (0, 0, 0)
     );
+    for conn in futures_all(&pool, 3).await {
+        assert_eq!(conn.purpose(), CheckoutPurpose::Operation);
+    }
+    assert_eq!(pool.stats().in_use_by_cursors, 0);
 }
 
 #[tokio::test]

@@ -28,9 +28,6 @@ pub struct PooledConnection<T: Poolable> {
     /// Taken out only by `drop`, so the check-in can move the metadata too.
     held: Option<Held<T>>,
     pool: Arc<dyn ReturnToPool<T>>,
-    /// What it is used for: the pool counts the connections held by cursors and
-    /// transactions.
-    purpose: CheckoutPurpose,
 }
 
 struct Held<T> {
@@ -43,7 +40,6 @@ impl<T: Poolable> PooledConnection<T> {
         PooledConnection {
             held: Some(Held { conn, meta }),
             pool,
-            purpose: CheckoutPurpose::Operation,
         }
     }
 
@@ -71,16 +67,16 @@ impl<T: Poolable> PooledConnection<T> {
 
     /// What the connection is used for (by default [`CheckoutPurpose::Operation`]).
     pub fn purpose(&self) -> CheckoutPurpose {
-        self.purpose
+        self.held().meta.purpose
     }
 
     /// Kept out of `drop`, which runs on every check-in: few connections have a purpose.
     #[cold]
     #[inline(never)]
-    fn give_up_purpose(&mut self) {
+    fn give_up_purpose(&self, meta: &mut ConnMeta) {
         self.pool
-            .purpose_changed(self.purpose, CheckoutPurpose::Operation);
-        self.purpose = CheckoutPurpose::Operation;
+            .purpose_changed(meta.purpose, CheckoutPurpose::Operation);
+        meta.purpose = CheckoutPurpose::Operation;
     }
 
     /// Says what the connection is used for from now on: a cursor or a transaction
@@ -88,8 +84,11 @@ impl<T: Poolable> PooledConnection<T> {
     /// counts the connections each purpose holds ([`PoolStats`](super::PoolStats)), and
     /// a load-balanced pool's wait queue timeout reports them.
     pub fn set_purpose(&mut self, purpose: CheckoutPurpose) {
-        self.pool.purpose_changed(self.purpose, purpose);
-        self.purpose = purpose;
+        let Some(held) = self.held.as_mut() else {
+            return;
+        };
+        self.pool.purpose_changed(held.meta.purpose, purpose);
+        held.meta.purpose = purpose;
     }
 }
 
@@ -112,9 +111,9 @@ impl<T: Poolable> DerefMut for PooledConnection<T> {
 
 impl<T: Poolable> Drop for PooledConnection<T> {
     fn drop(&mut self) {
-        if let Some(Held { conn, meta }) = self.held.take() {
-            if self.purpose != CheckoutPurpose::Operation {
-                self.give_up_purpose();
+        if let Some(Held { conn, mut meta }) = self.held.take() {
+            if meta.purpose != CheckoutPurpose::Operation {
+                self.give_up_purpose(&mut meta);
             }
             self.pool.check_in(conn, meta);
         }

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use super::event_sink::EventSink;
 use super::interrupt::InterruptSignal;
+use super::purpose::CheckoutPurpose;
 use super::slots::SlotQueue;
 use super::stats::ClosedCounts;
 use super::Poolable;
@@ -63,6 +64,11 @@ pub(crate) struct ConnMeta {
     pub(crate) id: u64,
     /// The pool's generation, or in load-balanced mode its service's (once established).
     pub(crate) generation: u32,
+    /// What a checked-out connection is used for; `Operation` whenever it is not
+    /// checked out. Here rather than in the guard: it fills this struct's padding,
+    /// so the guard (moved through every future of a checkout) has no loose byte,
+    /// whose copy compilers split into overlapping moves that stall.
+    pub(crate) purpose: CheckoutPurpose,
     pub(crate) interrupt: InterruptSignal,
 }
 
@@ -304,6 +310,7 @@ impl<T: Poolable> PoolState<T> {
             meta: ConnMeta {
                 id,
                 generation: self.generation,
+                purpose: CheckoutPurpose::Operation,
                 interrupt,
             },
             created_at: Instant::now(),
