@@ -40,13 +40,21 @@ enum ChosenOptions {
     Owned(Box<CommandOptions>),
 }
 
+impl ChosenOptions {
+    fn get(&self) -> &CommandOptions {
+        match self {
+            ChosenOptions::Static(options) => options,
+            ChosenOptions::Owned(options) => options,
+        }
+    }
+}
+
 static DEFAULT_OPTIONS: CommandOptions = CommandOptions::DEFAULT;
 
-static SECONDARY_OK_OPTIONS: CommandOptions = CommandOptions {
-    secondary_ok: true,
-    read_preference: ReadPreference::primary(),
-    check: true,
-    allowable_errors: Vec::new(),
+static SECONDARY_OK_OPTIONS: CommandOptions = {
+    let mut options = CommandOptions::DEFAULT;
+    options.secondary_ok = true;
+    options
 };
 
 impl std::fmt::Debug for ClientConnection {
@@ -83,20 +91,13 @@ impl ClientConnection {
     /// `$readPreference` for a mongos or a replica set member; for a write, the
     /// defaults.
     pub fn command_options(&self) -> &CommandOptions {
-        match &self.options {
-            ChosenOptions::Static(options) => options,
-            ChosenOptions::Owned(options) => options,
-        }
+        self.options.get()
     }
 
     /// Runs a command with [`ClientConnection::command_options`]; an error is
     /// reported to the topology before it is returned.
     pub async fn run_command(&mut self, db: &str, command: &RawDocument) -> Result<RawDocumentBuf> {
-        let options = match &self.options {
-            ChosenOptions::Static(options) => *options,
-            ChosenOptions::Owned(options) => &**options,
-        };
-        let result = self.conn.command(db, command, options).await;
+        let result = self.conn.command(db, command, self.options.get()).await;
         if let Err(e) = &result {
             self.report_error(e);
         }

@@ -49,6 +49,12 @@ impl<T: Poolable> PooledConnection<T> {
             .expect("the connection is only taken out in drop")
     }
 
+    fn held_mut(&mut self) -> &mut Held<T> {
+        self.held
+            .as_mut()
+            .expect("the connection is only taken out in drop")
+    }
+
     /// The connection's id in its pool (1, 2, ... in creation order).
     pub fn id(&self) -> u64 {
         self.held().meta.id
@@ -84,11 +90,8 @@ impl<T: Poolable> PooledConnection<T> {
     /// counts the connections each purpose holds ([`PoolStats`](super::PoolStats)), and
     /// a load-balanced pool's wait queue timeout reports them.
     pub fn set_purpose(&mut self, purpose: CheckoutPurpose) {
-        let Some(held) = self.held.as_mut() else {
-            return;
-        };
-        self.pool.purpose_changed(held.meta.purpose, purpose);
-        held.meta.purpose = purpose;
+        self.pool.purpose_changed(self.purpose(), purpose);
+        self.held_mut().meta.purpose = purpose;
     }
 }
 
@@ -101,11 +104,7 @@ impl<T: Poolable> Deref for PooledConnection<T> {
 
 impl<T: Poolable> DerefMut for PooledConnection<T> {
     fn deref_mut(&mut self) -> &mut T {
-        &mut self
-            .held
-            .as_mut()
-            .expect("the connection is only taken out in drop")
-            .conn
+        &mut self.held_mut().conn
     }
 }
 

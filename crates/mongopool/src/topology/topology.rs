@@ -186,10 +186,7 @@ impl Topology {
     #[inline]
     pub(crate) fn primary_now(&self) -> Result<Option<SelectedServer>> {
         let snapshot = self.inner.snapshot.borrow();
-        if snapshot.closed {
-            return Err(closed_error());
-        }
-        Ok(snapshot.primary_choice.map(|index| SelectedServer {
+        Ok(settled_primary(&snapshot)?.map(|index| SelectedServer {
             snapshot: snapshot.clone(),
             index,
         }))
@@ -213,13 +210,6 @@ impl Topology {
         // The snapshot's Arc moves into the SelectedServer: one reference count
         // increment per selection, not two.
         let snapshot = self.inner.snapshot.borrow().clone();
-        // The common case first, inline: the primary (or the one mongos or
-        // standalone) named by the snapshot, for a write or a plain primary read.
-        if let Some(index) = snapshot.primary_choice {
-            if !snapshot.closed && deprioritized.is_empty() && criteria.is_primary_only() {
-                return Ok(SelectedServer { snapshot, index });
-            }
-        }
         if let Some(index) = self.try_select(&snapshot, criteria, deprioritized)? {
             return Ok(SelectedServer { snapshot, index });
         }
@@ -261,21 +251,30 @@ impl Topology {
     }
 
     /// The index in `snapshot` of the server selected for `criteria`, if any suits
-    /// and has a pool.
+    /// and has a pool. Inline, for the common case: the server the snapshot already
+    /// names for a write or a plain primary read; the pass over the servers is not.
+    #[inline]
     fn try_select(
         &self,
         snapshot: &Snapshot,
         criteria: &SelectionCriteria,
         deprioritized: &[ServerAddress],
     ) -> Result<Option<usize>> {
-        if snapshot.closed {
-            return Err(closed_error());
-        }
-        if let Some(index) = snapshot.primary_choice {
+        if let Some(index) = settled_primary(snapshot)? {
             if deprioritized.is_empty() && criteria.is_primary_only() {
                 return Ok(Some(index));
             }
         }
+        self.select_among(snapshot, criteria, deprioritized)
+    }
+
+    /// [`Topology::try_select`]'s pass over the servers (server-selection spec).
+    fn select_among(
+        &self,
+        snapshot: &Snapshot,
+        criteria: &SelectionCriteria,
+        deprioritized: &[ServerAddress],
+    ) -> Result<Option<usize>> {
         let description = &snapshot.description;
         let operations = |address: &ServerAddress| {
             description
@@ -419,6 +418,17 @@ impl SelectedServer {
             .and_then(Option::as_ref)
             .expect("a selected server has a pool")
     }
+}
+
+/// The server `snapshot` names for a write or a plain primary read, if any: the one
+/// check both [`Topology::primary_now`] and every selection start with. Fails once
+/// the topology is closed.
+#[inline]
+fn settled_primary(snapshot: &Snapshot) -> Result<Option<usize>> {
+    if snapshot.closed {
+        return Err(closed_error());
+    }
+    Ok(snapshot.primary_choice)
 }
 
 /// Receives topology description changes ([`Topology::watch`]).
